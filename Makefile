@@ -1,0 +1,62 @@
+# webfarm.winauth: `make demo` runs the farm playbooks against the lab,
+# `make test` runs every test. Both set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+LAB := PYTHONPATH=$(CURDIR)/tests/lab $(BIN)/python -m winauth_lab
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+
+.PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units
+
+help:
+	@echo "make demo        bring the lab up and run the farm playbooks against it"
+	@echo "make test        run every test (sanity, units, lab integration, lint)"
+	@echo "make lab-up | lab-down | lab-reset | lab-status | lab-env"
+
+deps:
+	@tests/lab/install-deps.sh
+
+$(VENV)/.installed: requirements.txt tests/requirements.txt | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: deps $(VENV)/.installed
+
+# The working tree as an installed collection (a symlink), so playbooks and
+# ansible-doc use exactly these files.
+collection:
+	@mkdir -p build/collections/ansible_collections/webfarm
+	@ln -sfn $(CURDIR) build/collections/ansible_collections/webfarm/winauth
+
+lab-up: venv collection
+	@$(LAB) up
+
+lab-down:
+	@if [ -x $(BIN)/python ]; then $(LAB) down; else PYTHONPATH=tests/lab $(PYTHON) -m winauth_lab down; fi
+
+lab-reset: venv
+	@$(LAB) reset
+
+lab-status: venv
+	@$(LAB) status
+
+lab-env: venv
+	@$(LAB) env
+
+demo: lab-up
+	@eval "$$($(LAB) env)"; $(BIN)/ansible-playbook -i playbooks/inventory/localhost.yml playbooks/lab_demo.yml
+
+test: venv collection
+	@eval "$$($(LAB) env)"; export MAKE_TEST_STARTED=$$(date +%s); \
+	  $(BIN)/pytest -p no:cacheprovider tests
+
+sanity: venv
+	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_sanity.py
+
+lint: venv collection
+	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_lint.py
+
+units: venv
+	@$(BIN)/pytest -p no:cacheprovider tests/unit

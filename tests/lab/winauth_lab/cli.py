@@ -1,0 +1,172 @@
+# Internal to the webfarm.winauth lab.
+"""``python -m winauth_lab up|down|reset|status|env|deps``: the lab's command line.
+
+The Makefile's lab-* targets call this. The lab is real Active Directory (a
+Samba AD DC) on loopback addresses; see docs/lab.md for what is simulated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .dc import LabError, SambaDC, Seed, hosts_entries, write_hosts_block
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_LAB_DIR = REPO_ROOT / "build" / "lab"
+DEFAULT_SEED = Path(__file__).resolve().parents[1] / "seed.yml"
+
+# The commands the lab needs, and the Debian package that brings each one.
+# bindep.txt lists the same packages under the "lab" profile for other tools.
+REQUIRED_COMMANDS = {
+    "samba": "samba-ad-dc",
+    "samba-tool": "samba",
+    "kinit": "krb5-user",
+    "kvno": "krb5-user",
+    "smbclient": "smbclient",
+    "ldbmodify": "ldb-tools",
+    "wbinfo": "winbind",
+    "haproxy": "haproxy",
+    "krb5-config": "libkrb5-dev",
+}
+REQUIRED_FILES = {"/usr/lib/python3/dist-packages/samba/samdb.py": "python3-samba"}
+
+
+def lab_dir() -> Path:
+    return Path(os.environ.get("LAB_DIR", DEFAULT_LAB_DIR)).resolve()
+
+
+def load_seed() -> Seed:
+    return Seed.load(Path(os.environ.get("LAB_SEED", DEFAULT_SEED)))
+
+
+def missing_packages() -> list[str]:
+    wanted = {pkg for cmd, pkg in REQUIRED_COMMANDS.items() if shutil.which(cmd) is None}
+    wanted |= {pkg for path, pkg in REQUIRED_FILES.items() if not Path(path).exists()}
+    return sorted(wanted)
+
+
+def ensure_packages() -> None:
+    missing = missing_packages()
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise LabError("the lab needs these Debian packages: %s; install them as root "
+                       "(apt-get update && apt-get install %s)" % (", ".join(missing), " ".join(missing)))
+    print("lab: installing %s" % " ".join(missing), flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+    # Debian starts the packaged daemons; the lab runs its own, on its own addresses.
+    for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind", "haproxy"):
+        subprocess.run(["systemctl", "stop", unit], check=False, capture_output=True)
+
+
+def env_lines(dc: SambaDC) -> list[str]:
+    seed = dc.seed
+    values = {
+        "LAB_DIR": str(dc.lab_dir),
+        "LAB_DC": seed.dc_address,
+        "LAB_DC_HOSTNAME": seed.dc_fqdn,
+        "LAB_REALM": seed.realm,
+        "LAB_NETBIOS": seed.netbios,
+        "LAB_DNS_DOMAIN": seed.dns_domain,
+        "LAB_DOMAIN_DN": seed.base_dn,
+        "LAB_ADMIN_USER": "Administrator",
+        "LAB_ADMIN_PASSWORD": seed.admin_password,
+        "LAB_CA_CERT": str(dc.tls_dir / "ca.pem"),
+        "LAB_SMB_CONF": str(dc.smb_conf),
+        "LAB_SAM_LDB": str(dc.sam_ldb),
+        "LAB_DOMAIN_PARTITION": str(dc.domain_partition),
+        "LAB_SYSVOL": str(dc.sysvol),
+        "KRB5_CONFIG": str(dc.krb5_conf),
+    }
+    return ["export %s=%s" % (name, shlex.quote(value)) for name, value in values.items()]
+
+
+def cmd_up(dc: SambaDC) -> int:
+    if dc.running() and dc.provisioned():
+        print("lab: already up (DC %s on %s); nothing to do" % (dc.seed.dc_fqdn, dc.seed.dc_address))
+        return 0
+    ensure_packages()
+    started = time.monotonic()
+    dc.lab_dir.mkdir(parents=True, exist_ok=True)
+    if not dc.provisioned():
+        dc.stop()
+        print("lab: provisioning %s (%s) ..." % (dc.seed.realm, dc.seed.netbios), flush=True)
+        dc.provision()
+    elif not dc.sam_ldb.exists():
+        dc.restore_snapshot()
+    dc.write_krb5_conf()
+    write_hosts_block(hosts_entries(dc.seed))
+    dc.start()
+    (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
+    print("lab: up in %.1fs: DC %s on %s (LDAP 389, LDAPS 636, GC 3268/3269, Kerberos 88, SMB 445)"
+          % (time.monotonic() - started, dc.seed.dc_fqdn, dc.seed.dc_address))
+    return 0
+
+
+def cmd_down(dc: SambaDC) -> int:
+    dc.stop()
+    write_hosts_block(None)
+    print("lab: down")
+    return 0
+
+
+def cmd_reset(dc: SambaDC) -> int:
+    started = time.monotonic()
+    dc.stop()
+    dc.restore_snapshot()
+    dc.write_krb5_conf()
+    write_hosts_block(hosts_entries(dc.seed))
+    dc.start()
+    (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
+    print("lab: reset to the seeded state in %.1fs" % (time.monotonic() - started))
+    return 0
+
+
+def cmd_status(dc: SambaDC) -> int:
+    status = {
+        "lab_dir": str(dc.lab_dir),
+        "provisioned": dc.provisioned(),
+        "dc": {"name": dc.seed.dc_fqdn, "address": dc.seed.dc_address, "pid": dc.pid(), "running": dc.running()},
+    }
+    print(json.dumps(status, indent=2))
+    return 0 if status["dc"]["running"] else 3
+
+
+def cmd_env(dc: SambaDC) -> int:
+    print("\n".join(env_lines(dc)))
+    return 0
+
+
+def cmd_deps(_dc: SambaDC) -> int:
+    ensure_packages()
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "reset": cmd_reset, "status": cmd_status, "env": cmd_env,
+            "deps": cmd_deps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="winauth_lab", description=__doc__)
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    args = parser.parse_args(argv)
+    try:
+        dc = SambaDC(lab_dir(), load_seed())
+        return COMMANDS[args.command](dc)
+    except LabError as exc:
+        print("lab: error: %s" % exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
