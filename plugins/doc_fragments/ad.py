@@ -98,11 +98,11 @@ options:
     type: int
     default: 10
 notes:
-  - The directory modules run where the task runs, usually the controller
+  - "The directory modules run where the task runs, usually the controller
     (C(delegate_to: localhost) or a C(localhost) play), and need the Python packages
-    of the collection's C(requirements.txt) (ldap3, pyspnego, gssapi) in that interpreter.
-  - Set the connection once for every directory module with
-    C(module_defaults: {group/webfarm.winauth.ad: {...}}).
+    of the collection's C(requirements.txt) (ldap3, pyspnego, gssapi) in that interpreter."
+  - "Set the connection once for every directory module with
+    C(module_defaults: {group/webfarm.winauth.ad: {...}})."
   - With O(auth=kerberos) the LDAP service ticket is requested for C(ldap/<dnsHostName>),
     the name the DC publishes in its rootDSE, so connecting by address works too.
   - Channel binding tokens (C(tls-server-end-point)) are sent with every O(auth=kerberos) and

@@ -489,7 +489,10 @@ def _bound_identity(conn: t.Any, options: ADConnectionOptions) -> str | None:
     except ldap3_exceptions.LDAPException:
         whoami = None
     if isinstance(whoami, str) and whoami:
-        return whoami[2:] if whoami.startswith(("u:", "dn:")) and whoami.startswith("u:") else whoami
+        for prefix in ("u:", "dn:"):
+            if whoami.startswith(prefix):
+                return whoami[len(prefix):]
+        return whoami
     if options.username:
         return options.username
     if options.auth == "kerberos":
