@@ -46,7 +46,7 @@ lab-env: venv
 	@$(LAB) env
 
 demo: lab-up
-	@eval "$$($(LAB) env)"; $(BIN)/ansible-playbook -i playbooks/inventory/localhost.yml playbooks/lab_demo.yml
+	@eval "$$($(LAB) env)"; $(BIN)/ansible-playbook -i localhost, playbooks/lab_demo.yml
 
 test: venv collection
 	@eval "$$($(LAB) env)"; export MAKE_TEST_STARTED=$$(date +%s); \

@@ -606,8 +606,7 @@ def connect(options: ADConnectionOptions) -> ADConnection:
             if not str(exc).startswith(("cannot reach", "DNS name not found")):
                 raise
             last_error = exc
-    assert last_error is not None
-    raise last_error
+    raise last_error or ADError("no domain controller candidate to connect to")
 
 
 def escape_filter_value(value: str) -> str:

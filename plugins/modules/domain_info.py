@@ -19,7 +19,7 @@ description:
     for that identity. Run it before a change window to catch missing delegation early.
   - Read-only; safe in check mode.
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:

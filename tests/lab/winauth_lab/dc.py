@@ -168,50 +168,50 @@ class SambaDC:
         run_dir.mkdir(exist_ok=True)
         conf = f"""# Samba AD DC of the webfarm.winauth lab. Throwaway; loopback only.
 [global]
-	netbios name = {self.seed.dc_hostname}
-	realm = {self.seed.realm}
-	workgroup = {self.seed.netbios}
-	server role = active directory domain controller
-	interfaces = {self.seed.dc_address}/8
-	bind interfaces only = yes
-	disable netbios = yes
-	smb ports = 445
-	server services = -nbt -wrepl -dnsupdate -ntp_signd -dns
-	dns proxy = no
-	private dir = {d}/private
-	binddns dir = {d}/bind-dns
-	lock directory = {d}
-	state directory = {d}/state
-	cache directory = {d}/cache
-	pid directory = {run_dir}
-	ncalrpc dir = {run_dir}/ncalrpc
-	# winbindd keeps its default socket directory (/run/samba/winbindd): smbd
-	# reaches it through libwbclient, which does not read smb.conf.
-	ntp signd socket directory = {run_dir}/ntp_signd
-	log file = {self.lab_dir}/samba.%m.log
-	logging = file
-	log level = 1
-	# Behave like a Windows DC that requires LDAP signing: simple binds need
-	# TLS, and SASL binds without sign/seal are accepted only over TLS.
-	ldap server require strong auth = allow_sasl_over_tls
-	tls enabled = yes
-	tls cafile = {ca}
-	tls certfile = {cert}
-	tls keyfile = {key}
-	tls crlfile =
-	kerberos encryption types = all
-	printing = bsd
-	printcap name = /dev/null
-	load printers = no
-	disable spoolss = yes
+    netbios name = {self.seed.dc_hostname}
+    realm = {self.seed.realm}
+    workgroup = {self.seed.netbios}
+    server role = active directory domain controller
+    interfaces = {self.seed.dc_address}/8
+    bind interfaces only = yes
+    disable netbios = yes
+    smb ports = 445
+    server services = -nbt -wrepl -dnsupdate -ntp_signd -dns
+    dns proxy = no
+    private dir = {d}/private
+    binddns dir = {d}/bind-dns
+    lock directory = {d}
+    state directory = {d}/state
+    cache directory = {d}/cache
+    pid directory = {run_dir}
+    ncalrpc dir = {run_dir}/ncalrpc
+    # winbindd keeps its default socket directory (/run/samba/winbindd): smbd
+    # reaches it through libwbclient, which does not read smb.conf.
+    ntp signd socket directory = {run_dir}/ntp_signd
+    log file = {self.lab_dir}/samba.%m.log
+    logging = file
+    log level = 1
+    # Behave like a Windows DC that requires LDAP signing: simple binds need
+    # TLS, and SASL binds without sign/seal are accepted only over TLS.
+    ldap server require strong auth = allow_sasl_over_tls
+    tls enabled = yes
+    tls cafile = {ca}
+    tls certfile = {cert}
+    tls keyfile = {key}
+    tls crlfile =
+    kerberos encryption types = all
+    printing = bsd
+    printcap name = /dev/null
+    load printers = no
+    disable spoolss = yes
 
 [sysvol]
-	path = {d}/state/sysvol
-	read only = No
+    path = {d}/state/sysvol
+    read only = No
 
 [netlogon]
-	path = {d}/state/sysvol/{self.seed.dns_domain}/scripts
-	read only = No
+    path = {d}/state/sysvol/{self.seed.dns_domain}/scripts
+    read only = No
 """
         self.smb_conf.write_text(conf)
 
@@ -270,23 +270,23 @@ class SambaDC:
         realm = self.seed.realm
         self.krb5_conf.write_text(f"""# Kerberos client configuration for the webfarm.winauth lab only.
 [libdefaults]
-	default_realm = {realm}
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	dns_canonicalize_hostname = false
-	rdns = false
-	udp_preference_limit = 0
-	default_ccache_name = FILE:{self.lab_dir}/krb5cc_default
+    default_realm = {realm}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+    udp_preference_limit = 0
+    default_ccache_name = FILE:{self.lab_dir}/krb5cc_default
 
 [realms]
-	{realm} = {{
-		kdc = {self.seed.dc_address}
-		admin_server = {self.seed.dc_address}
-	}}
+    {realm} = {{
+        kdc = {self.seed.dc_address}
+        admin_server = {self.seed.dc_address}
+    }}
 
 [domain_realm]
-	.{self.seed.dns_domain} = {realm}
-	{self.seed.dns_domain} = {realm}
+    .{self.seed.dns_domain} = {realm}
+    {self.seed.dns_domain} = {realm}
 """)
 
 

@@ -1,0 +1,64 @@
+"""Fixtures for tests against the lab: a real Samba AD DC (and WinRM lab nodes) on loopback."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = [sys.executable, "-m", "winauth_lab"]
+LAB_ENV = dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab"))
+
+
+def lab_command(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([*LAB, *args], capture_output=True, text=True, env=LAB_ENV, check=check, cwd=str(REPO))
+
+
+def parse_env_lines(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("export ") and "=" in line:
+            name, _sep, value = line[len("export "):].partition("=")
+            values[name] = shlex.split(value)[0] if value else ""
+    return values
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab() -> dict[str, str]:
+    """Bring the lab up once per session (a no-op when it is up) and export its environment."""
+    up = lab_command("up", check=False)
+    if up.returncode != 0:
+        pytest.exit("the lab could not be started:\n%s%s" % (up.stdout, up.stderr), returncode=3)
+    env = parse_env_lines(lab_command("env").stdout)
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture()
+def token() -> str:
+    """A short unique token for naming test objects on the shared lab."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture()
+def admin_connection(lab) -> dict[str, object]:
+    """Directory connection options for the lab's Administrator (simple bind over LDAPS, CA validated)."""
+    return {
+        "server": lab["LAB_DC_HOSTNAME"],
+        "auth": "simple",
+        "tls": "ldaps",
+        "username": "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
+        "password": lab["LAB_ADMIN_PASSWORD"],
+        "ca_cert": lab["LAB_CA_CERT"],
+    }
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    """Run tests that stop, reset or restart the lab last, so the rest share one running lab."""
+    items.sort(key=lambda item: 1 if item.get_closest_marker("lab_lifecycle") else 0)
