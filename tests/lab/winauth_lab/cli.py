@@ -2,7 +2,9 @@
 """``python -m winauth_lab up|down|reset|status|env|deps``: the lab's command line.
 
 The Makefile's lab-* targets call this. The lab is real Active Directory (a
-Samba AD DC) on loopback addresses; see docs/lab.md for what is simulated.
+Samba AD DC) and WinRM web nodes on loopback addresses; see docs/lab.md for
+what is simulated. ``up`` with LAB_NODE_COUNT=N (or ``make lab-up NODES=N``)
+adds N bench nodes; the count is remembered until changed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 from .dc import LabError, SambaDC, Seed, hosts_entries, write_hosts_block
+from .nodes import NodeFleet, requested_bench_count
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_LAB_DIR = REPO_ROOT / "build" / "lab"
@@ -88,12 +91,53 @@ def env_lines(dc: SambaDC) -> list[str]:
         "LAB_SYSVOL": str(dc.sysvol),
         "KRB5_CONFIG": str(dc.krb5_conf),
     }
+    values.update(NodeFleet(dc).env_values())
     return ["export %s=%s" % (name, shlex.quote(value)) for name, value in values.items()]
 
 
+def all_hosts_entries(dc: SambaDC, fleet: NodeFleet) -> list[str]:
+    return hosts_entries(dc.seed) + fleet.hosts_entries()
+
+
+def _nodes_up(dc: SambaDC, fleet: NodeFleet) -> str:
+    """Start the nodes that are not running, stop unwanted ones, write the inventory; describe what happened."""
+    stopped = fleet.stop_unwanted()
+    started = fleet.start()
+    fleet.write_inventory()
+    (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
+    parts = []
+    if started:
+        parts.append("started %s" % " ".join(spec.name for spec in started))
+    if stopped:
+        parts.append("stopped %s" % " ".join(stopped))
+    return "; ".join(parts) or "all running"
+
+
+def _hosts_current(dc: SambaDC, fleet: NodeFleet) -> bool:
+    try:
+        text = Path("/etc/hosts").read_text()
+    except OSError:
+        return False
+    return all(line in text.splitlines() for line in all_hosts_entries(dc, fleet))
+
+
 def cmd_up(dc: SambaDC) -> int:
+    fleet = NodeFleet(dc)
+    count = requested_bench_count()
+    if count is not None and count != fleet.bench_count:
+        fleet.set_bench_count(count)
     if dc.running() and dc.provisioned():
-        print("lab: already up (DC %s on %s); nothing to do" % (dc.seed.dc_fqdn, dc.seed.dc_address))
+        nodes = fleet.specs()
+        if (all(fleet.running(spec) for spec in nodes) and not fleet.stop_unwanted()
+                and fleet.inventory_path.exists() and _hosts_current(dc, fleet)):
+            print("lab: already up (DC %s on %s, %d web nodes); nothing to do"
+                  % (dc.seed.dc_fqdn, dc.seed.dc_address, len(nodes)))
+            return 0
+        started = time.monotonic()
+        write_hosts_block(all_hosts_entries(dc, fleet))
+        what = _nodes_up(dc, fleet)
+        print("lab: DC already up; web nodes: %s (%.1fs); inventory %s" % (what, time.monotonic() - started,
+                                                                          fleet.inventory_path))
         return 0
     ensure_packages()
     started = time.monotonic()
@@ -105,41 +149,49 @@ def cmd_up(dc: SambaDC) -> int:
     elif not dc.sam_ldb.exists():
         dc.restore_snapshot()
     dc.write_krb5_conf()
-    write_hosts_block(hosts_entries(dc.seed))
+    write_hosts_block(all_hosts_entries(dc, fleet))
     dc.start()
-    (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
-    print("lab: up in %.1fs: DC %s on %s (LDAP 389, LDAPS 636, GC 3268/3269, Kerberos 88, SMB 445)"
-          % (time.monotonic() - started, dc.seed.dc_fqdn, dc.seed.dc_address))
+    what = _nodes_up(dc, fleet)
+    print("lab: up in %.1fs: DC %s on %s (LDAP 389, LDAPS 636, GC 3268/3269, Kerberos 88, SMB 445); "
+          "web nodes (WinRM 5986): %s; inventory %s"
+          % (time.monotonic() - started, dc.seed.dc_fqdn, dc.seed.dc_address, what, fleet.inventory_path))
     return 0
 
 
 def cmd_down(dc: SambaDC) -> int:
+    stopped = NodeFleet(dc).stop_all()
     dc.stop()
     write_hosts_block(None)
-    print("lab: down")
+    print("lab: down (web nodes stopped: %s)" % (" ".join(stopped) or "none"))
     return 0
 
 
 def cmd_reset(dc: SambaDC) -> int:
     started = time.monotonic()
+    fleet = NodeFleet(dc)
+    fleet.stop_all()
     dc.stop()
     dc.restore_snapshot()
     dc.write_krb5_conf()
-    write_hosts_block(hosts_entries(dc.seed))
+    write_hosts_block(all_hosts_entries(dc, fleet))
     dc.start()
-    (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
-    print("lab: reset to the seeded state in %.1fs" % (time.monotonic() - started))
+    fleet.reset_all()
+    _nodes_up(dc, fleet)
+    print("lab: reset to the seeded state in %.1fs (web nodes: initial applicationHost.config, empty logs)"
+          % (time.monotonic() - started))
     return 0
 
 
 def cmd_status(dc: SambaDC) -> int:
+    nodes = NodeFleet(dc).status()
     status = {
         "lab_dir": str(dc.lab_dir),
         "provisioned": dc.provisioned(),
         "dc": {"name": dc.seed.dc_fqdn, "address": dc.seed.dc_address, "pid": dc.pid(), "running": dc.running()},
+        "nodes": nodes,
     }
     print(json.dumps(status, indent=2))
-    return 0 if status["dc"]["running"] else 3
+    return 0 if status["dc"]["running"] and all(node["running"] for node in nodes) else 3
 
 
 def cmd_env(dc: SambaDC) -> int:

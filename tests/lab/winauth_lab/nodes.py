@@ -1,0 +1,411 @@
+# Internal to the webfarm.winauth lab.
+"""The lab's web nodes as a fleet: which nodes exist, their files, start, stop, reset, inventory.
+
+Default nodes are the computers of the seed (SERVER1, SERVER2, ARR1, CONTENT1,
+CONTENT2), each on its seed address. Benchmarks may add BENCH001..BENCHnnn
+(``LAB_NODE_COUNT=50``, or ``make lab-up NODES=50``) on 127.0.0.101 upwards;
+bench nodes have no computer account, so they offer Basic and NTLM only.
+
+Everything lives under ``<lab dir>/nodes/<name>/``: node.json (the process's
+configuration), node.pid, node.log (one JSON line per remote call),
+process.log (the process's own output), applicationHost.config and, for a
+node with a computer account, node.keytab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import tls
+from .dc import LabError, SambaDC
+from .node import WSMAN_PORT, NodeConfig
+
+LAB_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+BENCH_PREFIX = "BENCH"
+BENCH_FIRST_OCTET = 101        # BENCH001 is 127.0.0.101
+BENCH_MAX = 150                # ... BENCH150 is 127.0.0.250: the lab keeps to 127.0.0.x
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+INVENTORY_GROUPS = {"lb_nodes": ("SERVER1", "SERVER2"), "arr_frontends": ("ARR1",),
+                    "content_nodes": ("CONTENT1", "CONTENT2")}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One lab node: its name, address and whether it has a computer account (so Kerberos keys)."""
+
+    name: str
+    address: str
+    dns_domain: str
+    computer_account: bool = True
+
+    @property
+    def short(self) -> str:
+        return self.name.lower()
+
+    @property
+    def fqdn(self) -> str:
+        return "%s.%s" % (self.short, self.dns_domain)
+
+
+def _pid_of(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_node_process(pid: int | None, config_path: Path) -> bool:
+    """True when pid is alive (not a zombie) and is the node process of that config."""
+    if not pid:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as handle:
+            if handle.read().rsplit(") ", 1)[1][0] == "Z":
+                return False
+        cmdline = Path("/proc/%d/cmdline" % pid).read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return False
+    return b"winauth_lab.node" in cmdline and str(config_path).encode() in cmdline
+
+
+def _port_open(address: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def requested_bench_count() -> int | None:
+    """LAB_NODE_COUNT (or NODES, which `make lab-up NODES=50` passes on) if set, else None."""
+    for name in ("LAB_NODE_COUNT", "NODES"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                count = int(value)
+            except ValueError as exc:
+                raise LabError("%s=%r is not a number of bench nodes" % (name, value)) from exc
+            if not 0 <= count <= BENCH_MAX:
+                raise LabError("%s=%d: the lab offers 0 to %d bench nodes (127.0.0.%d-%d)"
+                               % (name, count, BENCH_MAX, BENCH_FIRST_OCTET, BENCH_FIRST_OCTET + BENCH_MAX - 1))
+            return count
+    return None
+
+
+class NodeFleet:
+    """The web nodes of one lab."""
+
+    def __init__(self, dc: SambaDC) -> None:
+        self.dc = dc
+        self.seed = dc.seed
+        self.nodes_dir = dc.lab_dir / "nodes"
+        self.inventory_path = dc.lab_dir / "inventory.yml"
+        self.ntlm_user_file = self.nodes_dir / "ntlm_users"
+        self._bench_file = self.nodes_dir / "bench.json"
+
+    # -- which nodes ----------------------------------------------------------
+    def default_specs(self) -> list[NodeSpec]:
+        return [NodeSpec(c["name"].upper(), c["address"], self.seed.dns_domain)
+                for c in self.seed.raw.get("computers", []) if c.get("address")]
+
+    @property
+    def bench_count(self) -> int:
+        try:
+            return int(json.loads(self._bench_file.read_text())["count"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def set_bench_count(self, count: int) -> None:
+        self.nodes_dir.mkdir(parents=True, exist_ok=True)
+        self._bench_file.write_text(json.dumps({"count": count}) + "\n")
+
+    def bench_specs(self, count: int | None = None) -> list[NodeSpec]:
+        count = self.bench_count if count is None else count
+        return [NodeSpec("%s%03d" % (BENCH_PREFIX, i), "127.0.0.%d" % (BENCH_FIRST_OCTET + i - 1),
+                         self.seed.dns_domain, computer_account=False) for i in range(1, count + 1)]
+
+    def specs(self) -> list[NodeSpec]:
+        return self.default_specs() + self.bench_specs()
+
+    def hosts_entries(self) -> list[str]:
+        """/etc/hosts lines for bench nodes (the seed's computers are already in the DC's block)."""
+        return ["%s %s %s" % (spec.address, spec.fqdn, spec.short) for spec in self.bench_specs()]
+
+    # -- files ------------------------------------------------------------------
+    def node_dir(self, spec: NodeSpec) -> Path:
+        return self.nodes_dir / spec.short
+
+    def config_path(self, spec: NodeSpec) -> Path:
+        return self.node_dir(spec) / "node.json"
+
+    def log_path(self, spec: NodeSpec) -> Path:
+        return self.node_dir(spec) / "node.log"
+
+    def application_host_config(self, spec: NodeSpec) -> Path:
+        return self.node_dir(spec) / "applicationHost.config"
+
+    def keytab_path(self, spec: NodeSpec) -> Path:
+        return self.node_dir(spec) / "node.keytab"
+
+    def write_ntlm_user_file(self) -> None:
+        """The NTLM acceptor's users (pyspnego reads NTLM_USER_FILE): the seed's users and Administrator.
+
+        pyspnego matches the domain exactly, so each user is listed without a domain, with the
+        NetBIOS and DNS domain names, and as a UPN.
+        """
+        users = [("Administrator", self.seed.admin_password)]
+        users += [(u["name"], u["password"]) for u in self.seed.raw.get("users", []) if u.get("password")]
+        lines = []
+        for name, password in users:
+            if ":" in name or ":" in password:
+                raise LabError("seed user %s: NTLM_USER_FILE cannot hold a ':' in a name or password" % name)
+            lines += [":%s:%s" % (name, password), "%s:%s:%s" % (self.seed.netbios, name, password),
+                      "%s:%s:%s" % (self.seed.dns_domain, name, password),
+                      ":%s@%s:%s" % (name, self.seed.realm, password)]
+        self.nodes_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(self.ntlm_user_file, "\n".join(lines) + "\n")
+
+    def export_keytab(self, spec: NodeSpec) -> None:
+        """The computer account's keys, exported from the lab AD (what a domain join leaves on a host)."""
+        target = self.keytab_path(spec)
+        scratch = target.with_suffix(".new")
+        scratch.unlink(missing_ok=True)
+        result = subprocess.run(["samba-tool", "domain", "exportkeytab", str(scratch), "--principal=%s$" % spec.name,
+                                 "-s", str(self.dc.smb_conf)], capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not scratch.exists():
+            raise LabError("cannot export the keytab of %s$: %s%s" % (spec.name, result.stdout[-500:],
+                                                                       result.stderr[-500:]))
+        os.chmod(scratch, 0o600)
+        os.replace(scratch, target)
+
+    def write_initial_config(self, spec: NodeSpec) -> bool:
+        """Write the node's starting applicationHost.config, if the twin provides one; True if written."""
+        try:
+            from .iis import initial_config  # pylint: disable=import-outside-toplevel  # the twin may not exist yet
+        except ImportError:
+            return False
+        target = self.application_host_config(spec)
+        scratch = target.with_suffix(".new")
+        scratch.write_text(initial_config(spec.name), encoding="utf-8")
+        os.replace(scratch, target)
+        return True
+
+    def prepare(self, spec: NodeSpec, *, delay: float = 0.0, node_dir: Path | None = None) -> NodeConfig:
+        """Create the node's directory, certificate, keytab and configuration; keep an existing applicationHost.config."""
+        directory = node_dir or self.node_dir(spec)
+        directory.mkdir(parents=True, exist_ok=True)
+        ca = tls.ensure_ca(self.dc.tls_dir, self.seed.realm)
+        cert, key = tls.issue_server_cert(self.dc.tls_dir, "node-%s" % spec.short, [spec.fqdn, spec.short],
+                                          [spec.address])
+        if spec.computer_account and node_dir is None:
+            self.export_keytab(spec)
+        if not self.ntlm_user_file.exists():
+            self.write_ntlm_user_file()
+        if node_dir is None and not self.application_host_config(spec).exists():
+            self.write_initial_config(spec)
+        config = NodeConfig(name=spec.name, address=spec.address, fqdn=spec.fqdn, node_dir=str(directory),
+                            cert=str(cert), key=str(key), ca_cert=str(ca), realm=self.seed.realm,
+                            netbios=self.seed.netbios, dc_host=self.seed.dc_fqdn, delay=delay)
+        config.dump(directory / "node.json")
+        return config
+
+    # -- processes ----------------------------------------------------------------
+    def pid(self, spec: NodeSpec) -> int | None:
+        return _pid_of(self.node_dir(spec) / "node.pid")
+
+    def running(self, spec: NodeSpec) -> bool:
+        return _is_node_process(self.pid(spec), self.config_path(spec)) and _port_open(spec.address, WSMAN_PORT)
+
+    def launch(self, config: NodeConfig, keytab: Path | None) -> subprocess.Popen:
+        """Start a node process for a prepared config; do not wait for it."""
+        config.pid_path.unlink(missing_ok=True)
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": os.pathsep.join([str(LAB_PACKAGE_PARENT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+            "KRB5_CONFIG": str(self.dc.krb5_conf),
+            "NTLM_USER_FILE": str(self.ntlm_user_file),
+            "PYTHONUNBUFFERED": "1",
+        })
+        # Without a keytab the acceptor has no keys: Kerberos fails cleanly, Basic and NTLM still work.
+        env["KRB5_KTNAME"] = "FILE:%s" % (keytab if keytab else config.directory / "no.keytab")
+        env.pop("KRB5CCNAME", None)
+        with open(config.directory / "process.log", "ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "winauth_lab.node", str(config.directory / "node.json")],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    cwd=str(config.directory), start_new_session=True)
+
+    @staticmethod
+    def wait_ready(config: NodeConfig, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = (config.directory / "process.log").read_text(errors="replace")[-1500:]
+                raise LabError("lab node %s exited with %s during start-up:\n%s" % (config.name, process.returncode,
+                                                                                     tail))
+            if _pid_of(config.pid_path) == process.pid and _port_open(config.address, config.port, 0.2):
+                return
+            time.sleep(0.05)
+        process.kill()
+        raise LabError("lab node %s did not listen on %s:%d within %ss" % (config.name, config.address, config.port,
+                                                                          timeout))
+
+    def start(self, specs: list[NodeSpec] | None = None) -> list[NodeSpec]:
+        """Start the given (default: all) nodes that are not running; return those started."""
+        wanted = [s for s in (self.specs() if specs is None else specs) if not self.running(s)]
+        if not wanted:
+            return []
+        self.write_ntlm_user_file()
+        launched = []
+        for spec in wanted:
+            self.stop_node(spec)      # a stale process that lost its port, if any
+            busy = _port_open(spec.address, WSMAN_PORT, 0.2)
+            if busy:
+                raise LabError("%s:%d is already taken by another process; stop it first" % (spec.address, WSMAN_PORT))
+            config = self.prepare(spec)
+            launched.append((config, self.launch(config, self.keytab_path(spec) if spec.computer_account else None)))
+        for config, process in launched:
+            self.wait_ready(config, process)
+        return wanted
+
+    @staticmethod
+    def stop_pid(pid: int | None, config_path: Path, address: str, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop one node process by pid (TERM, then KILL) and wait until its port is closed."""
+        if _is_node_process(pid, config_path):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)  # type: ignore[arg-type]
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline and _is_node_process(pid, config_path):
+                    time.sleep(0.05)
+                if not _is_node_process(pid, config_path):
+                    break
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _port_open(address, WSMAN_PORT, 0.1):
+            time.sleep(0.05)
+
+    def stop_node(self, spec: NodeSpec) -> None:
+        self.stop_pid(self.pid(spec), self.config_path(spec), spec.address)
+        (self.node_dir(spec) / "node.pid").unlink(missing_ok=True)
+
+    def stop_all(self) -> list[str]:
+        """Stop every node process that has a pid file under the nodes directory (bench nodes included)."""
+        stopped = []
+        for pid_file in sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []:
+            config_path = pid_file.with_name("node.json")
+            try:
+                address = json.loads(config_path.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                address = "127.0.0.1"
+            pid = _pid_of(pid_file)
+            if _is_node_process(pid, config_path):
+                stopped.append(pid_file.parent.name.upper())
+            self.stop_pid(pid, config_path, address)
+            pid_file.unlink(missing_ok=True)
+        return stopped
+
+    def stop_unwanted(self) -> list[str]:
+        """Stop running nodes that are no longer part of the lab (e.g. bench nodes after NODES went down)."""
+        wanted = {self.node_dir(spec).name for spec in self.specs()}
+        stopped = []
+        for pid_file in sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []:
+            if pid_file.parent.name in wanted:
+                continue
+            config_path = pid_file.with_name("node.json")
+            try:
+                address = json.loads(config_path.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                continue
+            self.stop_pid(_pid_of(pid_file), config_path, address)
+            pid_file.unlink(missing_ok=True)
+            stopped.append(pid_file.parent.name.upper())
+        return stopped
+
+    # -- reset ------------------------------------------------------------------
+    def reset_node(self, spec: NodeSpec) -> None:
+        """Back to the initial applicationHost.config and an empty log."""
+        directory = self.node_dir(spec)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not self.write_initial_config(spec):
+            self.application_host_config(spec).unlink(missing_ok=True)
+        self.log_path(spec).write_text("")
+
+    def reset_all(self) -> None:
+        for spec in self.specs():
+            self.reset_node(spec)
+
+    # -- what others read ---------------------------------------------------------
+    def status(self) -> list[dict]:
+        return [{"name": spec.name, "hostname": spec.fqdn, "address": spec.address, "port": WSMAN_PORT,
+                 "pid": self.pid(spec), "running": self.running(spec), "kerberos": spec.computer_account,
+                 "log": str(self.log_path(spec)), "config": str(self.application_host_config(spec))}
+                for spec in self.specs()]
+
+    def env_values(self) -> dict[str, str]:
+        specs = self.specs()
+        return {
+            "LAB_INVENTORY": str(self.inventory_path),
+            "LAB_NODES": " ".join("%s=%s" % (spec.name, spec.address) for spec in specs),
+            "LAB_NODE_LOGS": " ".join(str(self.log_path(spec)) for spec in specs),
+            "LAB_NODE_CONFIGS": " ".join(str(self.application_host_config(spec)) for spec in specs),
+        }
+
+    def inventory(self) -> dict:
+        """An ordinary Ansible inventory of the lab nodes (winrm over HTTPS, NTLM, CA validated)."""
+        specs = {spec.name: spec for spec in self.specs()}
+        children: dict[str, dict] = {}
+        for group, names in INVENTORY_GROUPS.items():
+            children[group] = {"hosts": {n: {"ansible_host": specs[n].fqdn} for n in names if n in specs}}
+        known = {n for names in INVENTORY_GROUPS.values() for n in names}
+        others = [spec for spec in self.default_specs() if spec.name not in known]
+        if others:
+            children["other_nodes"] = {"hosts": {spec.name: {"ansible_host": spec.fqdn} for spec in others}}
+        bench = self.bench_specs()
+        if bench:
+            children["bench_nodes"] = {"hosts": {spec.name: {"ansible_host": spec.fqdn} for spec in bench}}
+        lab_vars = {
+            "ansible_connection": "winrm",
+            "ansible_port": WSMAN_PORT,
+            "ansible_winrm_scheme": "https",
+            "ansible_winrm_transport": "ntlm",
+            # A UPN works with all three transports (kinit needs one for kerberos).
+            "ansible_user": "Administrator@%s" % self.seed.realm,
+            "ansible_password": self.seed.admin_password,
+            "ansible_winrm_server_cert_validation": "validate",
+            "ansible_winrm_ca_trust_path": str(self.dc.tls_dir / "ca.pem"),
+            # Ansible runs kinit with an empty environment: let it see the lab's krb5.conf.
+            "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
+        }
+        return {"all": {"children": {
+            "windows": {"children": {"lab_nodes": {"children": children, "vars": lab_vars}}},
+        }}}
+
+    def write_inventory(self) -> Path:
+        header = ("# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n"
+                  "# Kerberos: set ansible_winrm_transport: kerberos and export KRB5_CONFIG (eval \"$(make -s lab-env)\").\n"
+                  "# WinRM message encryption is not needed (nor done) over HTTPS: pywinrm's default, auto, leaves it off.\n")
+        text = header + yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
+        _write_private(self.inventory_path, text)
+        return self.inventory_path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file that holds lab secrets: mode 0600, replaced atomically."""
+    scratch = path.with_name(path.name + ".new")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(scratch, path)
+
