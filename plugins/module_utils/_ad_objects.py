@@ -5,7 +5,8 @@
 # Internal to the webfarm.winauth collection: not a public API, may change at any release.
 """Finding directory objects the way administrators name them.
 
-An account can be named by sAMAccountName (``cam-svc``, ``SERVER1$``),
+An account (user, computer, managed service account or gMSA) can be named by
+sAMAccountName (``cam-svc``, ``SERVER1$``, a gMSA as ``web-gmsa$`` or ``web-gmsa``),
 down-level logon name (``CAMTEST\\cam-svc``), UPN (``cam-svc@camtest.local``),
 distinguished name or SID string. :func:`parse_identity` is pure;
 :func:`find_object` runs one search and refuses ambiguity.
@@ -50,9 +51,12 @@ class Identity:
             return "(userPrincipalName=%s)" % v
         if self.kind == "dn":
             return "(distinguishedName=%s)" % v
-        # sam / downlevel: a computer may be named without its trailing $.
+        # sam / downlevel: a computer, a managed service account (MSA) or a group managed
+        # service account (gMSA) may be named without its trailing $. All three have the
+        # objectClass computer (msDS-ManagedServiceAccount and msDS-GroupManagedServiceAccount
+        # derive from it); their objectCategory differs, so match on objectClass.
         if not self.value.endswith("$"):
-            return "(|(sAMAccountName=%s)(&(objectCategory=computer)(sAMAccountName=%s$)))" % (v, v)
+            return "(|(sAMAccountName=%s)(&(objectClass=computer)(sAMAccountName=%s$)))" % (v, v)
         return "(sAMAccountName=%s)" % v
 
 
