@@ -453,11 +453,11 @@ def _spnego_context(options: ADConnectionOptions, hostname: str, channel_binding
         _drop_ntlm_key_exchange(context)
         return context
     if options.keytab:
-        credential: t.Any = spnego.KerberosKeytab(options.username, options.keytab)
+        credential: t.Any = spnego.KerberosKeytab(keytab=options.keytab, principal=options.username)
     elif options.password is not None:
         credential = spnego.Password(options.username, options.password)
     else:
-        credential = spnego.KerberosCCache(ccache=os.environ.get("KRB5CCNAME", ""), principal=options.username) \
+        credential = spnego.KerberosCCache(ccache=_default_ccache_name(), principal=options.username) \
             if options.username else None
     kwargs: dict[str, t.Any] = {"hostname": hostname, "service": "ldap", "protocol": "kerberos",
                                 "channel_bindings": channel_bindings,
@@ -465,6 +465,18 @@ def _spnego_context(options: ADConnectionOptions, hostname: str, channel_binding
     if credential is not None:
         return spnego.client(credential, **kwargs)
     return spnego.client(**kwargs)
+
+
+def _default_ccache_name() -> str:
+    """KRB5CCNAME, or the default cache that krb5.conf names (what kinit wrote to)."""
+    if os.environ.get("KRB5CCNAME"):
+        return os.environ["KRB5CCNAME"]
+    try:
+        import krb5  # pylint: disable=import-outside-toplevel
+
+        return krb5.cc_default_name(krb5.init_context()).decode()
+    except Exception:  # pylint: disable=broad-except
+        return "FILE:/tmp/krb5cc_%d" % os.getuid()
 
 
 def _drop_ntlm_key_exchange(context: t.Any) -> None:

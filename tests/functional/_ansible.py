@@ -43,8 +43,10 @@ class ModuleResult(dict):
 def run_module(module: str, args: dict, *, check: bool = False, diff: bool = False, verbosity: int = 0,
                env: dict[str, str] | None = None, timeout: float = 120) -> ModuleResult:
     """Run ``ansible localhost -m <module>`` with JSON args; return the module's result."""
-    argv = [str(VENV_BIN / "ansible"), "localhost", "-m", module, "-a", json.dumps(args),
+    argv = [str(VENV_BIN / "ansible"), "localhost", "-m", module,
             "-e", "ansible_python_interpreter=%s" % sys.executable, "-o"]
+    if args:
+        argv += ["-a", json.dumps(args)]
     if check:
         argv.append("--check")
     if diff:

@@ -54,7 +54,7 @@ class Seed:
         self.realm = self.raw["realm"].upper()
         self.netbios = self.raw["netbios"].upper()
         self.dns_domain = self.realm.lower()
-        self.base_dn = ",".join("DC=%s" % part for part in self.realm.split("."))
+        self.base_dn = ",".join("DC=%s" % part for part in self.dns_domain.split("."))
         self.dc_hostname = self.raw["dc"]["hostname"].upper()
         self.dc_address = os.environ.get("LAB_DC_ADDRESS", self.raw["dc"]["address"])
         self.admin_password = self.raw["admin_password"]

@@ -384,3 +384,30 @@ def test_account_kinds():
     assert computer("S", SERVER1).kind == "computer" and computer("S", SERVER1).is_computer
     assert user().kind == "user" and not user().is_computer
     assert gmsa.own_host_names == {"g"}
+
+
+# --------------------------------------------------------------------------- queries (spn_info)
+
+def test_match_queries_like_setspn_q():
+    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import match_queries
+
+    s1 = computer("SERVER1", SERVER1, ["HOST/SERVER1", "HTTP/sso.camtest.local"])
+    svc = user(["http/SSO", "MSSQLSvc/sql1:1433"])
+    result = match_queries(["HTTP/sso*", "*/nothing"], [s1, svc])
+    assert result[0]["pattern"] == "HTTP/sso*"
+    assert [(h["spn"], h["dn"], h["kind"]) for h in result[0]["found"]] == [
+        ("http/SSO", CAM_SVC, "user"), ("HTTP/sso.camtest.local", SERVER1, "computer")]
+    assert result[1] == {"pattern": "*/nothing", "found": []}
+
+
+def test_find_duplicates_like_setspn_x_case_insensitive():
+    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import find_duplicates
+
+    s1 = computer("SERVER1", SERVER1, ["HOST/SERVER1", "HTTP/sso.camtest.local"])
+    s2 = computer("SERVER2", SERVER2, ["HOST/SERVER2", "http/SSO.camtest.local"])
+    svc = user(["HTTP/only-here", "HTTP/twice", "http/TWICE"])  # case variants on one account: not a duplicate
+    dups = find_duplicates([s1, s2, svc])
+    assert len(dups) == 1
+    assert dups[0]["spn"] == "HTTP/sso.camtest.local"
+    assert [(h["dn"], h["spn"]) for h in dups[0]["holders"]] == [
+        (SERVER1, "HTTP/sso.camtest.local"), (SERVER2, "http/SSO.camtest.local")]
