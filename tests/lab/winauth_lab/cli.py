@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .dc import LabError, SambaDC, Seed, hosts_entries, write_hosts_block
+from .dc import HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, write_hosts_block
 from .nodes import NodeFleet, requested_bench_count
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -99,9 +99,9 @@ def all_hosts_entries(dc: SambaDC, fleet: NodeFleet) -> list[str]:
     return hosts_entries(dc.seed) + fleet.hosts_entries()
 
 
-def _nodes_up(dc: SambaDC, fleet: NodeFleet) -> str:
+def _nodes_up(dc: SambaDC, fleet: NodeFleet, stopped: list[str] | None = None) -> str:
     """Start the nodes that are not running, stop unwanted ones, write the inventory; describe what happened."""
-    stopped = fleet.stop_unwanted()
+    stopped = (stopped or []) + fleet.stop_unwanted()
     started = fleet.start()
     fleet.write_inventory()
     (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
@@ -114,11 +114,14 @@ def _nodes_up(dc: SambaDC, fleet: NodeFleet) -> str:
 
 
 def _hosts_current(dc: SambaDC, fleet: NodeFleet) -> bool:
+    """True when the marked block of /etc/hosts holds exactly the lab's names."""
     try:
-        text = Path("/etc/hosts").read_text()
+        lines = [line.strip() for line in Path("/etc/hosts").read_text().splitlines()]
     except OSError:
         return False
-    return all(line in text.splitlines() for line in all_hosts_entries(dc, fleet))
+    if HOSTS_BEGIN not in lines or HOSTS_END not in lines:
+        return False
+    return lines[lines.index(HOSTS_BEGIN) + 1:lines.index(HOSTS_END)] == all_hosts_entries(dc, fleet)
 
 
 def cmd_up(dc: SambaDC) -> int:
@@ -127,20 +130,23 @@ def cmd_up(dc: SambaDC) -> int:
     if count is not None and count != fleet.bench_count:
         fleet.set_bench_count(count)
     if dc.running() and dc.provisioned():
+        started = time.monotonic()
+        stopped = fleet.stop_unwanted()
         nodes = fleet.specs()
-        if (all(fleet.running(spec) for spec in nodes) and not fleet.stop_unwanted()
-                and fleet.inventory_path.exists() and _hosts_current(dc, fleet)):
+        if (not stopped and all(fleet.running(spec) for spec in nodes) and fleet.inventory_path.exists()
+                and _hosts_current(dc, fleet)):
             print("lab: already up (DC %s on %s, %d web nodes); nothing to do"
                   % (dc.seed.dc_fqdn, dc.seed.dc_address, len(nodes)))
             return 0
-        started = time.monotonic()
         write_hosts_block(all_hosts_entries(dc, fleet))
-        what = _nodes_up(dc, fleet)
+        what = _nodes_up(dc, fleet, stopped)
         print("lab: DC already up; web nodes: %s (%.1fs); inventory %s" % (what, time.monotonic() - started,
                                                                           fleet.inventory_path))
         return 0
     ensure_packages()
     started = time.monotonic()
+    # Nodes left from an earlier DC hold its keys: restart them with this DC's.
+    fleet.stop_all()
     dc.lab_dir.mkdir(parents=True, exist_ok=True)
     if not dc.provisioned():
         dc.stop()

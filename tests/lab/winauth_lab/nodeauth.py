@@ -24,6 +24,8 @@ import hashlib
 import ssl
 from dataclasses import dataclass, field
 
+import gssapi
+import gssapi.raw
 import spnego
 from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
@@ -61,6 +63,31 @@ class Outcome:
 def tls_server_end_point(certificate_der: bytes) -> GssChannelBindings:
     """RFC 5929 channel bindings for a certificate signed with SHA-256 (the lab CA's)."""
     return GssChannelBindings(application_data=b"tls-server-end-point:" + hashlib.sha256(certificate_der).digest())
+
+
+class KerberosAcceptor:
+    """A raw krb5 GSS acceptor (what pywinrm's Kerberos sends), with GSSAPI's own error messages.
+
+    The acceptor credential is the default one: every key in KRB5_KTNAME, so any SPN of the
+    node's computer account is accepted.
+    """
+
+    negotiated_protocol = "kerberos"
+
+    def __init__(self, channel_bindings: GssChannelBindings) -> None:
+        bindings = gssapi.raw.ChannelBindings(application_data=channel_bindings.application_data)
+        self._context = gssapi.SecurityContext(usage="accept", channel_bindings=bindings)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self._context.complete)
+
+    @property
+    def client_principal(self) -> str:
+        return str(self._context.initiator_name)
+
+    def step(self, token: bytes) -> bytes | None:
+        return self._context.step(token)
 
 
 class Authenticator:
@@ -184,18 +211,21 @@ class Authenticator:
         else:
             return self._fail(conn, "%s: unrecognised token" % scheme)
         context = conn.pending
-        if context is None:
-            try:
-                context = spnego.server(protocol=protocol, channel_bindings=self.channel_bindings)
-            except SpnegoError as exc:
-                return self._fail(conn, "%s: cannot create the acceptor: %s" % (protocol, exc))
         try:
+            if context is None and protocol == "kerberos":
+                context = KerberosAcceptor(self.channel_bindings)
+            elif context is None:
+                context = spnego.server(protocol=protocol, channel_bindings=self.channel_bindings)
             out = context.step(token)
-        except SpnegoError as exc:
+            # python-gssapi returns an error token and raises the failure on the next access: ask now.
+            complete = context.complete
+        except (SpnegoError, gssapi.exceptions.GSSError) as exc:
             return self._fail(conn, "%s: %s" % (protocol, exc))
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a bad token must give a 401, not a 500
+            return self._fail(conn, "%s: %s: %s" % (protocol, type(exc).__name__, exc))
         reply = ["%s %s" % ("Negotiate" if scheme != "ntlm" else "NTLM", base64.b64encode(out).decode("ascii"))] \
             if out else []
-        if not context.complete:
+        if not complete:
             conn.pending = context
             conn.identity = None
             return Outcome(None, reply or list(OFFERS), "")

@@ -279,59 +279,60 @@ class NodeFleet:
         return wanted
 
     @staticmethod
-    def stop_pid(pid: int | None, config_path: Path, address: str, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop one node process by pid (TERM, then KILL) and wait until its port is closed."""
-        if _is_node_process(pid, config_path):
-            for sig in (signal.SIGTERM, signal.SIGKILL):
+    def stop_pids(targets: list[tuple[int | None, Path, str]], timeout: float = STOP_TIMEOUT) -> None:
+        """Stop node processes by pid (TERM to all, then KILL to the stubborn) and wait until their ports close.
+
+        ``targets`` holds (pid, node.json path, address); a pid that is not that node's process is left alone.
+        """
+        alive = [(pid, config) for pid, config, _ in targets if pid and _is_node_process(pid, config)]
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid, _config in alive:
                 try:
-                    os.kill(pid, sig)  # type: ignore[arg-type]
+                    os.kill(pid, sig)
                 except ProcessLookupError:
-                    break
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline and _is_node_process(pid, config_path):
-                    time.sleep(0.05)
-                if not _is_node_process(pid, config_path):
-                    break
+                    pass
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and any(_is_node_process(pid, config) for pid, config in alive):
+                time.sleep(0.05)
+            alive = [(pid, config) for pid, config in alive if _is_node_process(pid, config)]
+            if not alive:
+                break
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _port_open(address, WSMAN_PORT, 0.1):
+        while time.monotonic() < deadline and any(_port_open(address, WSMAN_PORT, 0.1) for _, _, address in targets):
             time.sleep(0.05)
 
     def stop_node(self, spec: NodeSpec) -> None:
-        self.stop_pid(self.pid(spec), self.config_path(spec), spec.address)
+        self.stop_pids([(self.pid(spec), self.config_path(spec), spec.address)])
         (self.node_dir(spec) / "node.pid").unlink(missing_ok=True)
 
-    def stop_all(self) -> list[str]:
-        """Stop every node process that has a pid file under the nodes directory (bench nodes included)."""
-        stopped = []
+    def _stop_dirs(self, keep: set[str]) -> list[str]:
+        """Stop the node processes with a pid file under the nodes directory, except those in keep."""
+        targets, stopped, pid_files = [], [], []
         for pid_file in sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []:
+            if pid_file.parent.name in keep:
+                continue
             config_path = pid_file.with_name("node.json")
             try:
                 address = json.loads(config_path.read_text())["address"]
             except (OSError, ValueError, KeyError):
-                address = "127.0.0.1"
+                continue
             pid = _pid_of(pid_file)
             if _is_node_process(pid, config_path):
                 stopped.append(pid_file.parent.name.upper())
-            self.stop_pid(pid, config_path, address)
+            targets.append((pid, config_path, address))
+            pid_files.append(pid_file)
+        self.stop_pids(targets)
+        for pid_file in pid_files:
             pid_file.unlink(missing_ok=True)
         return stopped
 
+    def stop_all(self) -> list[str]:
+        """Stop every node process of this lab (bench nodes included); return the names of those stopped."""
+        return self._stop_dirs(set())
+
     def stop_unwanted(self) -> list[str]:
         """Stop running nodes that are no longer part of the lab (e.g. bench nodes after NODES went down)."""
-        wanted = {self.node_dir(spec).name for spec in self.specs()}
-        stopped = []
-        for pid_file in sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []:
-            if pid_file.parent.name in wanted:
-                continue
-            config_path = pid_file.with_name("node.json")
-            try:
-                address = json.loads(config_path.read_text())["address"]
-            except (OSError, ValueError, KeyError):
-                continue
-            self.stop_pid(_pid_of(pid_file), config_path, address)
-            pid_file.unlink(missing_ok=True)
-            stopped.append(pid_file.parent.name.upper())
-        return stopped
+        return self._stop_dirs({self.node_dir(spec).name for spec in self.specs()})
 
     # -- reset ------------------------------------------------------------------
     def reset_node(self, spec: NodeSpec) -> None:
