@@ -518,3 +518,36 @@ def purge_classes_for(desired: t.Sequence[Spn], service_class: str | None, hosts
     if service_class or hosts:
         classes.add((service_class or "HTTP").lower())
     return classes
+
+
+# --------------------------------------------------------------------------- queries (spn_info)
+
+def _holder_view(account: Account, spn: str) -> dict[str, t.Any]:
+    return {"spn": spn, "dn": account.dn, "sam_account_name": account.sam_account_name, "kind": account.kind}
+
+
+def match_queries(patterns: t.Sequence[str], accounts: t.Sequence[Account]) -> list[dict[str, t.Any]]:
+    """``setspn -Q``: for each pattern, every (SPN, holder) that matches, sorted by SPN then DN."""
+    results = []
+    for pattern in patterns:
+        found = [_holder_view(account, value) for account in accounts for value in account.spns
+                 if pattern_matches(pattern, value)]
+        found.sort(key=lambda h: (h["spn"].lower(), h["dn"].lower()))
+        results.append({"pattern": pattern, "found": found})
+    return results
+
+
+def find_duplicates(accounts: t.Sequence[Account]) -> list[dict[str, t.Any]]:
+    """``setspn -X``: SPNs held by more than one account, compared case-insensitively."""
+    by_key: dict[str, list[tuple[Account, str]]] = {}
+    for account in accounts:
+        for value in account.spns:
+            by_key.setdefault(spn_key(value), []).append((account, value))
+    duplicates = []
+    for key in sorted(by_key):
+        holders = by_key[key]
+        if len({account.dn.lower() for account, _value in holders}) > 1:
+            duplicates.append({"spn": holders[0][1],
+                               "holders": sorted((_holder_view(a, v) for a, v in holders),
+                                                 key=lambda h: h["dn"].lower())})
+    return duplicates
