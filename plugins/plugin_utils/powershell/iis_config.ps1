@@ -1,0 +1,378 @@
+# webfarm.winauth remote script: a generic IIS configuration editor over Microsoft.Web.Administration.
+# Contract (request and response shapes, errors): docs/remote-contract.md in the collection.
+# Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
+# It is sent with -EncodedCommand after Ansible trims every line: no here-strings, no block comments.
+# Reads one JSON request from stdin ($input works over winrm, psrp and ssh), writes one JSON response to stdout.
+$WinauthScript = @{ Id = 'iis_config'; Version = '1.0.0' }
+$ErrorActionPreference = 'Stop'
+$LockViolation = -2147024863
+
+function Stop-Winauth([string]$Code, [string]$Message, [hashtable]$Context) {
+    $err = [ordered]@{ code = $Code; message = $Message }
+    if ($Context) { foreach ($k in $Context.Keys) { if ($null -ne $Context[$k]) { $err[$k] = $Context[$k] } } }
+    $ex = New-Object System.InvalidOperationException $Message
+    $ex.Data['winauth'] = $err
+    throw $ex
+}
+
+function Get-Prop($Object, [string]$Name, $Default) {
+    if ($null -eq $Object) { return $Default }
+    $p = $Object.PSObject.Properties[$Name]
+    if ($null -eq $p) { return $Default }
+    return $p.Value
+}
+
+function ConvertTo-AsciiJson($Object) {
+    $json = ConvertTo-Json -InputObject $Object -Depth 64 -Compress
+    return [regex]::Replace($json, '[^\x00-\x7F]', { param($m) '\u{0:x4}' -f [int][char]$m.Value })
+}
+
+# A value as the contract carries it: enum and flags by name, time spans in .NET's constant format.
+function ConvertTo-JsonValue($Schema, $Value) {
+    if ($null -eq $Value) { return $null }
+    switch ($Schema.Type) {
+        'bool' { return [bool]$Value }
+        'enum' {
+            if ($Value -is [string]) { return $Value }
+            foreach ($ev in $Schema.GetEnumValues()) { if ($ev.Value -eq [long]$Value) { return $ev.Name } }
+            return [string]$Value
+        }
+        'flags' {
+            if ($Value -is [string]) { return $Value }
+            $n = [long]$Value
+            $names = New-Object System.Collections.ArrayList
+            $zero = ''
+            foreach ($ev in $Schema.GetEnumValues()) {
+                if ($ev.Value -eq 0) { $zero = $ev.Name }
+                elseif (($n -band $ev.Value) -eq $ev.Value) { [void]$names.Add($ev.Name) }
+            }
+            if ($names.Count -eq 0) { return $zero }
+            return ($names -join ', ')
+        }
+        'timeSpan' { return ([TimeSpan]$Value).ToString() }
+        { $_ -in 'uint', 'int', 'int64' } { return [long]$Value }
+        default { return [string]$Value }
+    }
+}
+
+# A requested value converted to what Microsoft.Web.Administration stores; invalid_value when it cannot be.
+function ConvertTo-IisValue($Schema, $Value, [hashtable]$Where) {
+    $name = $Schema.Name
+    $bad = if ($Schema.IsEncrypted) { "$name has an invalid value" } else { "$name cannot be '$Value'" }
+    if ($null -eq $Value) { Stop-Winauth 'invalid_value' "$name needs a value" $Where }
+    try {
+        switch ($Schema.Type) {
+            'bool' {
+                if ($Value -is [bool]) { return $Value }
+                if ("$Value" -in 'true', 'false') { return ("$Value" -eq 'true') }
+                throw "$name must be true or false"
+            }
+            'uint' { return [uint32]$Value }
+            'int' { return [int32]$Value }
+            'int64' { return [int64]$Value }
+            'enum' {
+                foreach ($ev in $Schema.GetEnumValues()) {
+                    if ($ev.Name -eq "$Value" -or "$($ev.Value)" -eq "$Value") { return [int]$ev.Value }
+                }
+                throw "$name must be one of $(($Schema.GetEnumValues() | ForEach-Object { $_.Name }) -join ', ')"
+            }
+            'flags' {
+                if ("$Value" -match '^\d+$') { return [int]$Value }
+                $total = 0
+                foreach ($part in @("$Value" -split ',')) {
+                    $part = $part.Trim()
+                    if ($part -eq '') { continue }
+                    $ev = $Schema.GetEnumValues() | Where-Object { $_.Name -eq $part } | Select-Object -First 1
+                    if ($null -eq $ev) { throw "$name has no flag '$part'" }
+                    $total = $total -bor [int]$ev.Value
+                }
+                return $total
+            }
+            'timeSpan' { return [TimeSpan]::Parse("$Value", [Globalization.CultureInfo]::InvariantCulture) }
+            default { return [string]$Value }
+        }
+    } catch {
+        $detail = if ($Schema.IsEncrypted) { $bad } else { "$bad ($($_.Exception.GetBaseException().Message))" }
+        Stop-Winauth 'invalid_value' $detail $Where
+    }
+}
+
+function Test-Same($Schema, $Left, $Right) {
+    if ($Left -is [string] -and $Right -is [string] -and -not $Schema.IsCaseSensitive) { return $Left -eq $Right }
+    if ($Left -is [string] -and $Right -is [string]) { return $Left -ceq $Right }
+    return $Left -eq $Right
+}
+
+function Get-AttrValue($Element, [string]$Name) {
+    $a = $Element.Attributes[$Name]
+    if ($a.Schema.IsEncrypted) { return [string]$a.Value }
+    return ConvertTo-JsonValue $a.Schema $a.Value
+}
+
+function Get-KeySchemas($ItemSchema) {
+    $keys = New-Object System.Collections.ArrayList
+    foreach ($s in $ItemSchema.AttributeSchemas) { if ($s.IsUniqueKey -or $s.IsCombinedKey) { [void]$keys.Add($s) } }
+    return , $keys
+}
+
+# The item of an element's collection whose key attributes equal the given ones (missing combined-key parts: defaults).
+function Find-Item($Element, $Key, [hashtable]$Where) {
+    if ($null -eq $Key -or $Key -is [string] -or $Key -is [array]) { Stop-Winauth 'invalid_request' 'an item key must be an object such as {"name": "DefaultAppPool"}' $Where }
+    $cs = $Element.Schema.CollectionSchema
+    $itemSchema = $cs.GetAddElementSchema(($cs.AddElementNames -split ',')[0])
+    $names = @($Key.PSObject.Properties | ForEach-Object { $_.Name })
+    foreach ($n in $names) {
+        if ($null -eq $itemSchema.AttributeSchemas[$n]) { Stop-Winauth 'unknown_attribute' "$($itemSchema.Name) has no attribute '$n'" $Where }
+    }
+    $keys = Get-KeySchemas $itemSchema
+    foreach ($item in $Element.GetCollection()) {
+        $same = $true
+        foreach ($ks in $keys) {
+            $want = if ($names -contains $ks.Name) { ConvertTo-JsonValue $ks (ConvertTo-IisValue $ks (Get-Prop $Key $ks.Name $null) $Where) } else { ConvertTo-JsonValue $ks $ks.DefaultValue }
+            if (-not (Test-Same $ks (Get-AttrValue $item $ks.Name) $want)) { $same = $false; break }
+        }
+        if ($same) { return $item }
+    }
+    return $null
+}
+
+# Walk a contract path: strings are child elements, objects are item keys of the current collection.
+function Resolve-Element($Section, $Steps, [hashtable]$Where, [switch]$Quiet) {
+    $el = $Section
+    foreach ($step in @($Steps)) {
+        if ($step -is [string]) {
+            if ($null -eq $el.Schema.ChildElementSchemas[$step]) { Stop-Winauth 'unknown_element' "$($el.ElementTagName) has no child element '$step'" $Where }
+            $el = $el.GetChildElement($step)
+        } else {
+            if ($null -eq $el.Schema.CollectionSchema) { Stop-Winauth 'not_a_collection' "$($el.ElementTagName) holds no collection" $Where }
+            $item = Find-Item $el $step $Where
+            if ($null -eq $item) {
+                if ($Quiet) { return $null }
+                Stop-Winauth 'item_not_found' "no such item in $($el.ElementTagName): $(ConvertTo-AsciiJson $step)" $Where
+            }
+            $el = $item
+        }
+    }
+    return $el
+}
+
+# The section's declaration in <configSections>, and its path as declared; $null when it is not declared.
+function Find-SectionDefinition($Config, [string]$Path) {
+    $parts = $Path -split '/'
+    $group = $Config.RootSectionGroup
+    $names = New-Object System.Collections.ArrayList
+    for ($i = 0; $i -lt $parts.Count - 1; $i++) {
+        $group = $group.SectionGroups[$parts[$i]]
+        if ($null -eq $group) { return $null }
+        [void]$names.Add($group.Name)
+    }
+    $definition = $group.Sections[$parts[-1]]
+    if ($null -eq $definition) { return $null }
+    [void]$names.Add($definition.Name)
+    return @{ Definition = $definition; Path = ($names -join '/') }
+}
+
+# The section at a location, after the contract's checks; the location comes back in canonical form.
+function Get-Target($Manager, $Config, $Request) {
+    $path = [string](Get-Prop $Request 'section' '')
+    $location = ([string](Get-Prop $Request 'location' '')).Trim().Replace('\', '/').Trim('/')
+    if ($location -eq '.') { $location = '' }
+    $where = @{ section = $path; location = $location }
+    if ($path -eq '') { Stop-Winauth 'invalid_request' 'section must be a section path' $where }
+    $found = Find-SectionDefinition $Config $path
+    if ($null -eq $found) { Stop-Winauth 'unknown_section' "unknown configuration section '$path' (is the IIS feature that provides it installed?)" $where }
+    $path = $found.Path
+    $where.section = $path
+    $allowed = [string]$found.Definition.AllowDefinition
+    if ($location -ne '') {
+        if ($allowed -in 'AppHostOnly', 'MachineOnly') {
+            Stop-Winauth 'section_not_allowed_here' "$path can only be set for the whole server (location ''): its allowDefinition is $allowed" $where
+        }
+        $siteName, $rest = $location -split '/', 2
+        $site = $null
+        foreach ($s in $Manager.Sites) { if ($s.Name -eq $siteName) { $site = $s } }
+        if ($null -eq $site) { Stop-Winauth 'location_not_found' "no site named '$siteName' on this server (sites: $(($Manager.Sites | ForEach-Object { $_.Name }) -join ', '))" $where }
+        $location = if ($rest) { "$($site.Name)/$rest" } else { $site.Name }
+        $where.location = $location
+    }
+    $section = if ($location -eq '') { $Config.GetSection($path) } else { $Config.GetSection($path, $location) }
+    $parent = $null
+    if ($location -ne '') {
+        $up = if ($location.Contains('/')) { $location.Substring(0, $location.LastIndexOf('/')) } else { '' }
+        $parent = if ($up -eq '') { $Config.GetSection($path) } else { $Config.GetSection($path, $up) }
+    }
+    return @{ Section = $section; Parent = $parent; Path = $path; Location = $location; Where = $where }
+}
+
+# An element as the contract's JSON; $Parent is the same element at the parent path (or $null).
+function ConvertTo-ElementJson($Element, $Parent, [bool]$Deep) {
+    $attributes = [ordered]@{}
+    foreach ($a in $Element.Attributes) {
+        $s = $a.Schema
+        $entry = [ordered]@{ value = $null; source = 'local' }
+        if ($s.IsEncrypted) {
+            $entry.secret = $true
+            try { $entry.has_value = -not [string]::IsNullOrEmpty([string]$a.Value) } catch { $entry.has_value = $true }
+        } else {
+            $entry.value = ConvertTo-JsonValue $s $a.Value
+        }
+        if ($a.IsInheritedFromDefaultValue) { $entry.source = 'default' }
+        elseif ($Deep -and $null -ne $Parent) {
+            try { if (Test-Same $s (Get-AttrValue $Parent $a.Name) (Get-AttrValue $Element $a.Name)) { $entry.source = 'inherited' } } catch { }
+        }
+        try { if ([bool]$a.GetMetadata('isLocked')) { $entry.locked = $true } } catch { }
+        $attributes[$a.Name] = $entry
+    }
+    $children = [ordered]@{}
+    foreach ($c in $Element.ChildElements) {
+        $pc = if ($null -ne $Parent) { $Parent.GetChildElement($c.ElementTagName) } else { $null }
+        $children[$c.ElementTagName] = ConvertTo-ElementJson $c $pc $Deep
+    }
+    $result = [ordered]@{ attributes = $attributes; children = $children }
+    if ($null -ne $Element.Schema.CollectionSchema) {
+        $items = New-Object System.Collections.ArrayList
+        $keys = $null
+        foreach ($item in $Element.GetCollection()) {
+            if ($null -eq $keys) { $keys = Get-KeySchemas $item.Schema }
+            $pitem = $null
+            if ($null -ne $Parent) {
+                foreach ($candidate in $Parent.GetCollection()) {
+                    $same = $true
+                    foreach ($ks in $keys) { if (-not (Test-Same $ks (Get-AttrValue $candidate $ks.Name) (Get-AttrValue $item $ks.Name))) { $same = $false; break } }
+                    if ($same) { $pitem = $candidate; break }
+                }
+            }
+            $entry = ConvertTo-ElementJson $item $pitem ($Deep -and $null -ne $pitem)
+            $entry.inherited = ($null -ne $pitem)
+            [void]$items.Add($entry)
+        }
+        $result.items = $items
+    }
+    return $result
+}
+
+function Invoke-Read($Manager, $Config, $Request) {
+    $sections = New-Object System.Collections.ArrayList
+    foreach ($r in @(Get-Prop $Request 'sections' @())) {
+        $t = Get-Target $Manager $Config $r
+        $steps = @(Get-Prop $r 'path' @())
+        $el = Resolve-Element $t.Section $steps $t.Where -Quiet
+        $pel = if ($null -ne $t.Parent -and $null -ne $el) { Resolve-Element $t.Parent $steps $t.Where -Quiet } else { $null }
+        $out = [ordered]@{ section = $t.Path; location = $t.Location; override_mode_effective = [string]$t.Section.OverrideModeEffective; path = $steps; found = ($null -ne $el); element = $null; compare = @() }
+        if ($null -ne $el) { $out.element = ConvertTo-ElementJson $el $pel ($t.Location -ne '') }
+        $answers = New-Object System.Collections.ArrayList
+        foreach ($c in @(Get-Prop $r 'compare' @())) {
+            $csteps = @(Get-Prop $c 'path' @())
+            $name = [string](Get-Prop $c 'attribute' '')
+            $target = Resolve-Element $t.Section $csteps $t.Where -Quiet
+            $answer = [ordered]@{ path = $csteps; attribute = $name; found = ($null -ne $target); equal = $false }
+            if ($null -ne $target) {
+                $a = $target.Attributes[$name]
+                if ($null -eq $a) { Stop-Winauth 'unknown_attribute' "$($target.ElementTagName) has no attribute '$name'" $t.Where }
+                $want = [string](Get-Prop $c 'value' '')
+                $have = if ($a.Schema.IsEncrypted) { [string]$a.Value } else { [string](ConvertTo-JsonValue $a.Schema $a.Value) }
+                $answer.equal = [bool](Test-Same $a.Schema $have $want)
+            }
+            [void]$answers.Add($answer)
+        }
+        $out.compare = $answers
+        [void]$sections.Add($out)
+    }
+    return @{ sections = $sections }
+}
+
+function Invoke-Apply($Manager, $Config, $Request) {
+    $results = New-Object System.Collections.ArrayList
+    $targets = @{}
+    $index = 0
+    foreach ($e in @(Get-Prop $Request 'edits' @())) {
+        try {
+            $key = "$(Get-Prop $e 'section' '')|$(Get-Prop $e 'location' '')"
+            if (-not $targets.ContainsKey($key)) { $targets[$key] = Get-Target $Manager $Config $e }
+            $t = $targets[$key]
+            $steps = @(Get-Prop $e 'path' @())
+            $where = @{ section = $t.Path; location = $t.Location; path = $steps; edit = $index }
+            $el = Resolve-Element $t.Section $steps $where
+            $op = [string](Get-Prop $e 'op' '')
+            $result = [ordered]@{ index = $index; changed = $false }
+            if ($op -eq 'set') {
+                $name = [string](Get-Prop $e 'attribute' '')
+                $where.attribute = $name
+                $s = $el.Schema.AttributeSchemas[$name]
+                if ($null -eq $s) { Stop-Winauth 'unknown_attribute' "$($el.ElementTagName) has no attribute '$name'" $where }
+                $value = ConvertTo-IisValue $s (Get-Prop $e 'value' $null) $where
+                if ($s.IsEncrypted) {
+                    $result.secret = $true
+                    $result.changed = -not (Test-Same $s ([string]$el.Attributes[$name].Value) ([string]$value))
+                } else {
+                    $result.before = Get-AttrValue $el $name
+                    $result.after = ConvertTo-JsonValue $s $value
+                    $result.changed = -not (Test-Same $s $result.before $result.after)
+                }
+                if ($result.changed) { $el.SetAttributeValue($name, $value) }
+            } elseif ($op -in 'add', 'remove', 'clear') {
+                if ($null -eq $el.Schema.CollectionSchema) { Stop-Winauth 'not_a_collection' "$($el.ElementTagName) holds no collection" $where }
+                $coll = $el.GetCollection()
+                if ($op -eq 'add') {
+                    $given = Get-Prop $e 'item' $null
+                    if ($null -eq $given) { Stop-Winauth 'invalid_request' 'add needs item: the new item''s attributes' $where }
+                    if ($null -ne (Find-Item $el $given $where)) { Stop-Winauth 'duplicate_key' "$($el.ElementTagName) already holds an item with this key: $(ConvertTo-AsciiJson $given)" $where }
+                    $new = $coll.CreateElement(($el.Schema.CollectionSchema.AddElementNames -split ',')[0])
+                    foreach ($p in $given.PSObject.Properties) {
+                        $s = $new.Schema.AttributeSchemas[$p.Name]
+                        if ($null -eq $s) { Stop-Winauth 'unknown_attribute' "$($new.ElementTagName) has no attribute '$($p.Name)'" $where }
+                        $new.SetAttributeValue($s.Name, (ConvertTo-IisValue $s $p.Value $where))
+                    }
+                    [void]$coll.Add($new)
+                    $result.changed = $true
+                } elseif ($op -eq 'remove') {
+                    $item = Find-Item $el (Get-Prop $e 'key' $null) $where
+                    if ($null -ne $item) { $coll.Remove($item); $result.changed = $true }
+                } elseif ($coll.Count -gt 0) {
+                    $coll.Clear()
+                    $result.changed = $true
+                }
+            } else {
+                Stop-Winauth 'invalid_request' "unknown edit op '$op' (set, add, remove, clear)" $where
+            }
+            [void]$results.Add($result)
+        } catch {
+            if ($_.Exception.Data.Contains('winauth')) { throw }
+            $base = $_.Exception.GetBaseException()
+            $code = if ($base.HResult -eq $LockViolation) { 'section_locked' } else { 'invalid_value' }
+            Stop-Winauth $code $base.Message @{ edit = $index; section = (Get-Prop $e 'section' $null); location = (Get-Prop $e 'location' $null) }
+        }
+        $index++
+    }
+    $changed = @($results | Where-Object { $_.changed }).Count -gt 0
+    if ($changed) { $Manager.CommitChanges() }
+    return [ordered]@{ changed = $changed; committed = $changed; results = $results }
+}
+
+$stdin = @($input) -join "`n"
+$response = [ordered]@{ ok = $true; script = $WinauthScript.Id; version = $WinauthScript.Version }
+$rc = 0
+try {
+    if ($stdin.Trim() -eq '') { Stop-Winauth 'invalid_request' 'no request on stdin' @{} }
+    $request = ConvertFrom-Json -InputObject $stdin
+    try {
+        Add-Type -AssemblyName 'Microsoft.Web.Administration, Version=7.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35'
+    } catch {
+        $dll = Join-Path $env:windir 'System32\inetsrv\Microsoft.Web.Administration.dll'
+        if (-not (Test-Path -LiteralPath $dll)) { Stop-Winauth 'iis_not_installed' 'IIS (the Web-Server role with its management APIs) is not installed on this host' @{} }
+        Add-Type -LiteralPath $dll
+    }
+    $manager = New-Object Microsoft.Web.Administration.ServerManager
+    $config = $manager.GetApplicationHostConfiguration()
+    $op = [string](Get-Prop $request 'op' '')
+    if ($op -eq 'read') { $response.result = Invoke-Read $manager $config $request }
+    elseif ($op -eq 'apply') { $response.result = Invoke-Apply $manager $config $request }
+    else { Stop-Winauth 'invalid_request' "unknown op '$op' (read, apply)" @{} }
+} catch {
+    $rc = 1
+    $response.ok = $false
+    if ($_.Exception.Data.Contains('winauth')) { $response.error = $_.Exception.Data['winauth'] }
+    else { $response.error = [ordered]@{ code = 'internal_error'; message = $_.Exception.GetBaseException().Message } }
+}
+Write-Output (ConvertTo-AsciiJson $response)
+exit $rc

@@ -1,0 +1,156 @@
+# Internal to the webfarm.winauth lab.
+"""The twins of the collection's remote scripts: same requests, same responses, the lab's state.
+
+* ``iis_config``: the configuration engine (``config.py``) over the node's applicationHost.config,
+  committed with an atomic replace (temporary file, then ``os.replace``).
+* ``gpupdate``: applies the domain's user-rights policy for the node, when the node was given a
+  source for it (``NodeContext.domain_policy``), and reports success as gpupdate does.
+* ``user_rights``: local policy (Server 2016 defaults with IIS, or the node's
+  ``local_policy.json``) overlaid with the last applied domain policy, as ``secedit /export
+  /mergedpolicy`` shows it: a right the domain's policy defines replaces the local setting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import typing as t
+from pathlib import Path
+
+from .config import ConfigEngine, RemoteError
+from .initial import initial_config
+
+# Local policy of a Windows Server 2016 member server with IIS installed (the rights the lab knows).
+LOCAL_POLICY: dict[str, list[dict[str, str]]] = {
+    "SeBatchLogonRight": [
+        {"sid": "S-1-5-32-544", "name": "BUILTIN\\Administrators"},
+        {"sid": "S-1-5-32-551", "name": "BUILTIN\\Backup Operators"},
+        {"sid": "S-1-5-32-559", "name": "BUILTIN\\Performance Log Users"},
+        {"sid": "S-1-5-32-568", "name": "BUILTIN\\IIS_IUSRS"},
+    ],
+    "SeServiceLogonRight": [{"sid": "S-1-5-80-0", "name": "NT SERVICE\\ALL SERVICES"}],
+    "SeImpersonatePrivilege": [
+        {"sid": "S-1-5-32-544", "name": "BUILTIN\\Administrators"},
+        {"sid": "S-1-5-6", "name": "NT AUTHORITY\\SERVICE"},
+        {"sid": "S-1-5-19", "name": "NT AUTHORITY\\LOCAL SERVICE"},
+        {"sid": "S-1-5-20", "name": "NT AUTHORITY\\NETWORK SERVICE"},
+        {"sid": "S-1-5-32-568", "name": "BUILTIN\\IIS_IUSRS"},
+    ],
+    "SeNetworkLogonRight": [
+        {"sid": "S-1-1-0", "name": "Everyone"},
+        {"sid": "S-1-5-32-544", "name": "BUILTIN\\Administrators"},
+        {"sid": "S-1-5-32-545", "name": "BUILTIN\\Users"},
+        {"sid": "S-1-5-32-551", "name": "BUILTIN\\Backup Operators"},
+    ],
+}
+_RIGHT = re.compile(r"^Se[A-Za-z]+(Right|Privilege)$")
+LOCAL_POLICY_FILE = "local_policy.json"
+APPLIED_POLICY_FILE = "applied_policy.json"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    fd, temp = tempfile.mkstemp(prefix="." + path.name + ".", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def _sections_summary(request: dict[str, t.Any]) -> list[str]:
+    summary = []
+    for entry in request.get("sections", []) if isinstance(request.get("sections"), list) else []:
+        if isinstance(entry, dict):
+            summary.append("%s@%s" % (entry.get("section"), entry.get("location", "")))
+    return summary
+
+
+def _edits_summary(edits: t.Any) -> list[dict[str, t.Any]]:
+    """What each edit touches, never its values (secrets travel in values)."""
+    summary = []
+    for edit in edits if isinstance(edits, list) else []:
+        if not isinstance(edit, dict):
+            continue
+        entry = {k: edit.get(k) for k in ("op", "section", "location", "path", "attribute") if edit.get(k) is not None}
+        summary.append(entry)
+    return summary
+
+
+def run_iis_config(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
+    config_path: Path = node.application_host_config
+    if not config_path.exists():
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(config_path, initial_config(node.name).encode("utf-8"))
+    engine = ConfigEngine(config_path.read_bytes())
+    op = request.get("op")
+    record["op"] = op
+    if op == "read":
+        sections = request.get("sections")
+        if not isinstance(sections, list):
+            raise RemoteError("invalid_request", "read needs sections: a list of {section, location, path, compare}")
+        record["sections"] = _sections_summary(request)
+        return {"sections": [engine.read(s if isinstance(s, dict) else {}) for s in sections]}
+    if op == "apply":
+        record["edits"] = _edits_summary(request.get("edits"))
+        result = engine.apply(request.get("edits"))
+        if result["committed"]:
+            atomic_write(config_path, engine.doc.to_bytes())
+        record["changed"] = result["changed"]
+        return result
+    raise RemoteError("invalid_request", "unknown op %r (read, apply)" % (op,))
+
+
+def _read_json(path: Path, default: t.Any) -> t.Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+
+
+def run_gpupdate(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
+    target = request.get("target", "computer")
+    wait = request.get("wait", 600)
+    if target not in ("computer", "user", "both") or not isinstance(wait, int) or not 0 <= wait <= 600:
+        raise RemoteError("invalid_request", "target must be computer, user or both and wait 0 to 600 seconds "
+                          "(got %r, %r)" % (target, wait))
+    record["target"] = target
+    lines = ["Updating policy..."]
+    if target in ("computer", "both"):
+        source = getattr(node, "domain_policy", None)
+        if source is not None:
+            atomic_write(node.node_dir / APPLIED_POLICY_FILE, json.dumps(source(), indent=2).encode("utf-8"))
+        lines.append("Computer Policy update has completed successfully.")
+    if target in ("user", "both"):
+        lines.append("User Policy update has completed successfully.")
+    return {"target": target, "rc": 0, "succeeded": True, "restart_required": False, "output": lines}
+
+
+def run_user_rights(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
+    rights = request.get("rights")
+    if not isinstance(rights, list) or not rights or not all(isinstance(r, str) and _RIGHT.match(r) for r in rights):
+        raise RemoteError("invalid_request", "rights must list user right names such as SeBatchLogonRight")
+    record["rights"] = rights
+    local = _read_json(node.node_dir / LOCAL_POLICY_FILE, LOCAL_POLICY)
+    domain = _read_json(node.node_dir / APPLIED_POLICY_FILE, {})
+    result = {}
+    for right in rights:
+        holders = domain[right] if right in domain else local.get(right, [])
+        result[right] = [{"sid": h.get("sid"), "name": h.get("name")} for h in holders]
+    return {"rights": result, "source": "secedit /export /mergedpolicy"}
+
+
+HANDLERS: dict[str, t.Callable[[dict[str, t.Any], t.Any, dict[str, t.Any]], dict[str, t.Any]]] = {
+    "iis_config": run_iis_config,
+    "gpupdate": run_gpupdate,
+    "user_rights": run_user_rights,
+}
