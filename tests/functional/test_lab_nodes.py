@@ -1,0 +1,466 @@
+"""The lab's web nodes: real WS-Management over HTTPS with Basic, NTLM and Kerberos, reached by Ansible and pywinrm.
+
+The nodes simulate only IIS's configuration engine (the twin in winauth_lab.remote): until a command is one
+of the collection's remote scripts it is refused, which is what most of these tests look at, from the outside.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import winrm
+import yaml
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+
+from _ansible import VENV_BIN, ansible_env
+from winauth_lab import remote
+from winauth_lab.cli import lab_dir, load_seed
+from winauth_lab.dc import SambaDC
+from winauth_lab.node import NodeConfig
+from winauth_lab.nodes import NodeFleet, NodeSpec
+from winauth_lab.wsman import parse_duration, powershell_script
+
+ACTION_PLUGINS = Path(__file__).resolve().parent / "_lab_node_plugins" / "action"
+REFUSAL = "runs only webfarm.winauth remote scripts"
+PROBE = NodeSpec("PROBE", "127.0.0.99", "camtest.local", computer_account=False)
+USERS = {"alice": "Alice-Pa55!", "webops": "WebOps-Pa55!", "cam-svc": "Cam-Svc-Pa55!", "user1": "User1-Pa55!"}
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fleet(lab) -> NodeFleet:
+    """The lab's nodes; the session's `lab up` has started them."""
+    nodes = NodeFleet(SambaDC(lab_dir(), load_seed()))
+    down = [spec.name for spec in nodes.default_specs() if not nodes.running(spec)]
+    assert not down, "lab nodes not running after `lab up`: %s" % down
+    return nodes
+
+
+@pytest.fixture()
+def ccache(lab, tmp_path, monkeypatch) -> str:
+    """A private Kerberos ticket cache with Administrator's TGT, for pywinrm's kerberos transport."""
+    path = "FILE:%s" % (tmp_path / "krb5cc")
+    subprocess.run(["kinit", "Administrator@%s" % lab["LAB_REALM"]], input=lab["LAB_ADMIN_PASSWORD"] + "\n",
+                   text=True, capture_output=True, check=True, env=dict(os.environ, KRB5CCNAME=path))
+    monkeypatch.setenv("KRB5CCNAME", path)
+    return path
+
+
+class NodeLog:
+    """A node's call log (one JSON object per line), read from a starting point on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def text(self) -> str:
+        if not self.path.exists():
+            return ""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            return handle.read().decode("utf-8", "replace")
+
+    def records(self) -> list[dict]:
+        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
+
+    def wait_for(self, count: int, timeout: float = 10.0, **match) -> list[dict]:
+        """The new records matching every key=value given; wait until there are at least count of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.records() if all(r.get(k) == v for k, v in match.items())]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+def write_inventory(path: Path, lab: dict[str, str], hosts: dict[str, dict]) -> Path:
+    """An ordinary winrm inventory (nothing lab specific but the CA path and the names)."""
+    common = {
+        "ansible_connection": "winrm",
+        "ansible_port": 5986,
+        "ansible_user": "Administrator@%s" % lab["LAB_REALM"],
+        "ansible_password": lab["LAB_ADMIN_PASSWORD"],
+        "ansible_winrm_ca_trust_path": lab["LAB_CA_CERT"],
+        "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
+    }
+    inventory = {"all": {"children": {"nodes": {"hosts": hosts, "vars": common}},
+                         "hosts": {"localhost": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": str(VENV_BIN / "python")}}}}
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+def run_ansible(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = ansible_env({"ANSIBLE_ACTION_PLUGINS": str(ACTION_PLUGINS), "ANSIBLE_HOST_PATTERN_MISMATCH": "error"})
+    return subprocess.run([str(VENV_BIN / argv[0]), *argv[1:]], capture_output=True, text=True, env=env,
+                          timeout=timeout, check=False)
+
+
+def oneline_results(stdout: str) -> dict[str, str]:
+    """Host -> its lines of `ansible -o` output."""
+    results: dict[str, str] = {}
+    for line in stdout.splitlines():
+        host, sep, rest = line.partition(" | ")
+        if sep:
+            results[host] = results.get(host, "") + rest + "\n"
+    return results
+
+
+def probe_node(fleet: NodeFleet, tmp_path: Path, delay: float = 0.0) -> tuple[NodeConfig, subprocess.Popen]:
+    """An extra node of the test's own on 127.0.0.99 (no computer account: Basic and NTLM)."""
+    config = fleet.prepare(PROBE, delay=delay, node_dir=tmp_path / "probe")
+    process = fleet.launch(config, None)
+    fleet.wait_ready(config, process)
+    return config, process
+
+
+@pytest.fixture()
+def probe(fleet, tmp_path):
+    started: list[tuple[NodeConfig, subprocess.Popen]] = []
+
+    def start(delay: float = 0.0) -> tuple[NodeConfig, subprocess.Popen]:
+        started.append(probe_node(fleet, tmp_path, delay))
+        return started[-1]
+
+    yield start
+    for config, process in started:
+        fleet.stop_pids([(process.pid, config.directory / "node.json", config.address)])
+        process.wait(timeout=10)
+
+
+def session(host: str, transport: str, user: str, password: str, lab: dict[str, str], **kwargs) -> winrm.Session:
+    return winrm.Session("https://%s:5986/wsman" % host, auth=(user, password), transport=transport,
+                         server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"], **kwargs)
+
+
+# -- pure logic ------------------------------------------------------------------------------------------------
+def test_command_lines_decode_to_the_script_they_run() -> None:
+    from ansible.plugins.loader import shell_loader  # pylint: disable=import-outside-toplevel
+
+    shell = shell_loader.get("powershell")
+    script = "$x = 1\r\n\r\n  Write-Output $x  \r\n# webfarm.winauth remote script: marker"
+    # What Ansible sends for raw (re-encoded: lines trimmed, blank lines dropped, LF joined) ...
+    assert powershell_script(shell._encode_script(script, strict_mode=False, preserve_rc=False)) == \
+        "$x = 1\nWrite-Output $x\n# webfarm.winauth remote script: marker"
+    # ... for a pre-encoded plugin command (strict mode first, exit code trailer last) ...
+    decoded = powershell_script(shell._encode_script(script))
+    assert decoded.splitlines()[0] == "Set-StrictMode -Version Latest"
+    assert "# webfarm.winauth remote script: marker" in decoded.splitlines()
+    # ... and pywinrm's run_ps, all in rsp:Command.
+    encoded = base64.b64encode("Get-Date".encode("utf-16-le")).decode()
+    assert powershell_script("powershell -encodedcommand %s" % encoded) == "Get-Date"
+    assert powershell_script("PowerShell.exe -NoProfile -enc %s" % encoded) == "Get-Date"
+    assert powershell_script("powershell -ExecutionPolicy Bypass -Command Get-Date -Format o") == "Get-Date -Format o"
+    assert powershell_script("ipconfig /all") == "ipconfig /all"
+    assert powershell_script("powershell -EncodedCommand !!notbase64") == "powershell -EncodedCommand !!notbase64"
+
+
+def test_operation_timeouts_parse_like_wsman_durations() -> None:
+    assert parse_duration("PT20S", 5) == 20
+    assert parse_duration("PT60.000S", 5) == 60
+    assert parse_duration("PT1M30S", 5) == 90
+    assert parse_duration("garbage", 5) == 5
+
+
+# -- the inventory and environment lab-up writes ----------------------------------------------------------------
+def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
+    assert lab["LAB_NODES"].split()[:5] == ["SERVER1=127.0.0.21", "SERVER2=127.0.0.22", "ARR1=127.0.0.31",
+                                            "CONTENT1=127.0.0.41", "CONTENT2=127.0.0.42"]
+    logs, configs = lab["LAB_NODE_LOGS"].split(), lab["LAB_NODE_CONFIGS"].split()
+    assert len(logs) == len(configs) == len(lab["LAB_NODES"].split())
+    assert all(Path(path).name == "node.log" and Path(path).exists() for path in logs)
+    assert all(Path(path).name == "applicationHost.config" for path in configs)
+    listed = run_ansible("ansible-inventory", "-i", lab["LAB_INVENTORY"], "--list")
+    assert listed.returncode == 0, listed.stderr
+    inventory = json.loads(listed.stdout)
+    assert sorted(inventory["lb_nodes"]["hosts"]) == ["SERVER1", "SERVER2"]
+    assert inventory["arr_frontends"]["hosts"] == ["ARR1"]
+    assert sorted(inventory["content_nodes"]["hosts"]) == ["CONTENT1", "CONTENT2"]
+    assert "lab_nodes" in inventory["windows"]["children"]
+    server1 = inventory["_meta"]["hostvars"]["SERVER1"]
+    assert server1["ansible_host"] == "server1.camtest.local"
+    assert server1["ansible_connection"] == "winrm" and server1["ansible_port"] == 5986
+    assert server1["ansible_winrm_transport"] == "ntlm"
+    assert server1["ansible_winrm_ca_trust_path"] == lab["LAB_CA_CERT"]
+    assert server1["ansible_winrm_kinit_env_vars"] == ["KRB5_CONFIG"]
+
+
+def test_second_lab_up_keeps_the_same_node_processes(fleet) -> None:
+    before = {spec.name: fleet.pid(spec) for spec in fleet.specs()}
+    from conftest import lab_command  # pylint: disable=import-outside-toplevel
+
+    again = lab_command("up")
+    assert "nothing to do" in again.stdout, again.stdout
+    assert {spec.name: fleet.pid(spec) for spec in fleet.specs()} == before
+
+
+# -- Ansible's own winrm connection ------------------------------------------------------------------------------
+def test_ansible_raw_is_refused_over_every_transport_and_certificate_mode(lab, fleet, tmp_path) -> None:
+    transports = {"basic": ("CAMTEST\\alice", USERS["alice"]), "ntlm": ("CAMTEST\\webops", USERS["webops"]),
+                  "kerberos": ("Administrator@%s" % lab["LAB_REALM"], lab["LAB_ADMIN_PASSWORD"])}
+    hosts, logs = {}, {}
+    for node, validation in (("SERVER1", "validate"), ("SERVER2", "ignore")):
+        spec = next(s for s in fleet.specs() if s.name == node)
+        logs[node] = NodeLog(fleet.log_path(spec))
+        for transport, (user, password) in transports.items():
+            hosts["%s_%s" % (node.lower(), transport)] = {
+                "ansible_host": spec.fqdn, "ansible_winrm_transport": transport, "ansible_user": user,
+                "ansible_password": password, "ansible_winrm_server_cert_validation": validation}
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, hosts)
+    out = run_ansible("ansible", "-i", str(inventory), "nodes", "-m", "ansible.builtin.raw", "-a", "hostname", "-o",
+                      "-f", "6")
+    results = oneline_results(out.stdout)
+    assert sorted(results) == sorted(hosts), out.stdout + out.stderr
+    for host, text in results.items():
+        assert "FAILED | rc=1" in text and REFUSAL in text, (host, text)
+    expected = {("basic", "CAMTEST\\alice"), ("ntlm", "CAMTEST\\webops"), ("kerberos", "CAMTEST\\Administrator")}
+    for node, log in logs.items():
+        records = [r for r in log.records() if (r["auth"], r["user"]) in expected]
+        assert sorted((r["auth"], r["user"]) for r in records) == sorted(expected), (node, records)
+        assert all(r["script"] == "refused" and r["rc"] == 1 and r["node"] == node for r in records)
+
+
+def test_ansible_sends_large_stdin_in_chunks_over_one_shell(lab, fleet, tmp_path) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "CONTENT2")
+    log = NodeLog(fleet.log_path(spec))
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, {
+        "content2": {"ansible_host": spec.fqdn, "ansible_winrm_transport": "ntlm",
+                     "ansible_user": "CAMTEST\\cam-svc", "ansible_password": USERS["cam-svc"]}})
+    # 450 000 bytes: Ansible sends three Send messages (200 000-byte chunks, End on the last).
+    for pre_encode in ("false", "true"):
+        out = run_ansible("ansible", "-i", str(inventory), "content2", "-m", "lab_node_exec", "-o",
+                          "-a", "script=hostname stdin_bytes=450000 pre_encode=%s" % pre_encode)
+        assert REFUSAL in out.stdout and '"rc": 1' in out.stdout, out.stdout + out.stderr
+    records = log.wait_for(2, user="CAMTEST\\cam-svc")
+    assert [r["stdin_bytes"] for r in records] == [450000, 450000]
+    # The node logs sizes, never the data.
+    assert "lab-stdin-" not in fleet.log_path(spec).read_text()
+    assert "lab-stdin-" not in (fleet.node_dir(spec) / "process.log").read_text()
+
+
+def test_wrong_passwords_are_rejected_per_transport(lab, fleet, tmp_path) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "ARR1")
+    log = NodeLog(fleet.log_path(spec))
+    process_log = NodeLog(fleet.node_dir(spec) / "process.log")
+    wrong = "Wrong-%s!" % uuid.uuid4().hex[:8]
+    hosts = {"arr1_%s" % t: {"ansible_host": spec.fqdn, "ansible_winrm_transport": t, "ansible_password": wrong}
+             for t in ("basic", "ntlm", "kerberos")}
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, hosts)
+    out = run_ansible("ansible", "-i", str(inventory), "nodes", "-m", "ansible.builtin.raw", "-a", "hostname", "-o")
+    results = oneline_results(out.stdout)
+    assert "UNREACHABLE" in results["arr1_basic"] and "credentials were rejected" in results["arr1_basic"]
+    assert "UNREACHABLE" in results["arr1_ntlm"] and "credentials were rejected" in results["arr1_ntlm"]
+    # Kerberos fails earlier, at kinit on the controller: the KDC refuses the password.
+    assert "UNREACHABLE" in results["arr1_kerberos"] and "Kerberos auth failure" in results["arr1_kerberos"]
+    # pywinrm directly, and a user NTLM does not know at all.
+    for transport, user in (("basic", "CAMTEST\\alice"), ("ntlm", "CAMTEST\\alice"), ("ntlm", "CAMTEST\\nobody")):
+        with pytest.raises(InvalidCredentialsError):
+            session(spec.fqdn, transport, user, wrong, lab).run_cmd("hostname")
+    assert not [r for r in log.records() if r["user"] in ("CAMTEST\\alice", "CAMTEST\\nobody", "CAMTEST\\Administrator")]
+    failures = [line for line in process_log.text().splitlines() if "authentication failed" in line]
+    assert any("basic: CAMTEST\\alice rejected by the directory" in line for line in failures), failures
+    assert any("ntlm:" in line for line in failures), failures
+    for path in fleet.node_dir(spec).iterdir():
+        if path.is_file() and path.suffix != ".keytab":
+            assert wrong not in path.read_text(errors="replace"), path
+
+
+# -- pywinrm, protocol level --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("transport", ["basic", "ntlm", "kerberos"])
+def test_pywinrm_session_reaches_a_node(lab, fleet, ccache, transport) -> None:
+    del ccache   # used through KRB5CCNAME by the kerberos transport
+    spec = next(s for s in fleet.specs() if s.name == "CONTENT1")
+    log = NodeLog(fleet.log_path(spec))
+    user, password = "CAMTEST\\user1", USERS["user1"]
+    if transport == "kerberos":
+        user, password = "Administrator@%s" % lab["LAB_REALM"], lab["LAB_ADMIN_PASSWORD"]
+    result = session(spec.fqdn, transport, user, password, lab).run_ps("Get-Service W3SVC")
+    assert result.status_code == 1
+    assert REFUSAL in result.std_err.decode()
+    records = log.wait_for(1, auth=transport)
+    assert records and records[-1]["script"] == "refused" and records[-1]["rc"] == 1
+
+
+def test_protocol_stdin_output_and_keep_alive_on_one_connection(lab, fleet) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "SERVER2")
+    log = NodeLog(fleet.log_path(spec))
+    protocol = winrm.Protocol("https://%s:5986/wsman" % spec.fqdn, transport="ntlm", username="CAMTEST\\alice",
+                              password=USERS["alice"], server_cert_validation="validate",
+                              ca_trust_path=lab["LAB_CA_CERT"])
+    shell_id = protocol.open_shell(codepage=65001)
+    encoded = base64.b64encode("hostname".encode("utf-16-le")).decode()
+    first = protocol.run_command(shell_id, "PowerShell", ["-NoProfile", "-EncodedCommand", encoded])
+    marker = "stdin-marker-%s" % uuid.uuid4().hex
+    chunks = [(marker * 4000).encode()[:100_000]] * 3
+    for index, chunk in enumerate(chunks):
+        protocol.send_command_input(shell_id, first, chunk, end=index == len(chunks) - 1)
+    stdout, stderr, rc = protocol.get_command_output(shell_id, first)
+    protocol.cleanup_command(shell_id, first)          # pywinrm checks RelatesTo on Signal ...
+    second = protocol.run_command(shell_id, "ipconfig", ["/all"])
+    rc2 = protocol.get_command_output(shell_id, second)[2]
+    protocol.cleanup_command(shell_id, second)
+    protocol.close_shell(shell_id, close_session=False)  # ... and on Delete
+    protocol.transport.close_session()
+    assert (stdout, rc, rc2) == (b"", 1, 1) and REFUSAL in stderr.decode()
+    records = log.wait_for(2, user="CAMTEST\\alice", shell_id=shell_id)
+    assert [r["stdin_bytes"] for r in records] == [300_000, 0]
+    # Authenticated once: both commands came over the same TCP connection.
+    assert records[0]["connection"] == records[1]["connection"]
+    assert marker not in fleet.log_path(spec).read_text()
+
+
+def test_wsman_faults_and_http_behaviour(lab, fleet) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "SERVER1")
+    url = "https://%s:5986/wsman" % spec.fqdn
+    ca, alice = lab["LAB_CA_CERT"], ("CAMTEST\\alice", USERS["alice"])
+    with requests.Session() as http:   # verify= on each call: a session's own is overridden by REQUESTS_CA_BUNDLE
+        unauthenticated = http.post(url, data=b"<x/>", headers={"Content-Type": "application/soap+xml"}, verify=ca)
+        assert unauthenticated.status_code == 401
+        offers = unauthenticated.headers["WWW-Authenticate"]
+        assert "Negotiate" in offers and "Basic" in offers
+        assert unauthenticated.headers["Content-Length"] == "0"
+        assert http.get(url, auth=alice, verify=ca).status_code == 405
+        assert http.post(url.replace("/wsman", "/other"), auth=alice, verify=ca).status_code == 404
+    protocol = winrm.Protocol(url, transport="basic", username="CAMTEST\\alice", password=USERS["alice"],
+                              server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"])
+    with pytest.raises(WSManFaultError) as missing:
+        protocol.run_command("00000000-0000-0000-0000-000000000000", "hostname")
+    assert missing.value.wsman_fault_code == 2150858843
+    assert "shell was not found" in missing.value.reason
+    with pytest.raises(WinRMTransportError) as encrypted:
+        winrm.Protocol(url, transport="ntlm", username="CAMTEST\\alice", password=USERS["alice"],
+                       server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
+                       message_encryption="always").open_shell()
+    assert encrypted.value.code == 415 and "message_encryption" in encrypted.value.response_text
+
+
+def test_a_slow_command_times_out_and_the_client_retries(lab, probe) -> None:
+    config, _ = probe(delay=2.0)
+    log = NodeLog(config.log_path)
+    protocol = winrm.Protocol("https://%s:5986/wsman" % config.address, transport="ntlm", username="CAMTEST\\alice",
+                              password=USERS["alice"], server_cert_validation="ignore", operation_timeout_sec=1,
+                              read_timeout_sec=5)
+    shell_id = protocol.open_shell()
+    command_id = protocol.run_command(shell_id, "hostname")
+    with pytest.raises(WinRMOperationTimeoutError):          # w:TimedOut, 2150858793, after OperationTimeout
+        protocol.get_command_output_raw(shell_id, command_id)
+    rc = protocol.get_command_output(shell_id, command_id)[2]  # retries Receive until Done
+    protocol.cleanup_command(shell_id, command_id)
+    protocol.close_shell(shell_id)
+    assert rc == 1
+    records = log.wait_for(1)
+    assert len(records) == 1 and records[0]["duration_ms"] >= 2000
+
+
+def test_concurrent_connections_to_one_node(lab, fleet) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "SERVER2")
+    log = NodeLog(fleet.log_path(spec))
+
+    def one(_index: int) -> int:
+        return session(spec.fqdn, "ntlm", "CAMTEST\\cam-svc", USERS["cam-svc"], lab).run_cmd("hostname").status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(one, range(24)))
+    assert codes == [1] * 24
+    records = log.wait_for(24, user="CAMTEST\\cam-svc")
+    assert len(records) == 24 and len({r["connection"] for r in records}) == 24
+
+
+# -- failures Ansible must report clearly ---------------------------------------------------------------------------
+def test_a_node_killed_mid_play_is_unreachable(lab, fleet, probe, tmp_path) -> None:
+    config, process = probe()
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, {
+        "probe": {"ansible_host": config.address, "ansible_winrm_transport": "ntlm",
+                  "ansible_winrm_server_cert_validation": "ignore"}})
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "probe", "gather_facts": False, "tasks": [
+            {"name": "refused", "ansible.builtin.raw": "hostname", "ignore_errors": True},
+            {"name": "kill the node", "delegate_to": "localhost",
+             "ansible.builtin.command": "kill -KILL %d" % process.pid},
+            {"name": "after", "ansible.builtin.raw": "hostname"},
+        ]}]))
+    out = run_ansible("ansible-playbook", "-i", str(inventory), str(playbook))
+    text = out.stdout + out.stderr
+    assert out.returncode == 4, text        # 4: a host was unreachable
+    assert REFUSAL in text
+    assert "UNREACHABLE!" in text and "Connection refused" in text and config.address in text
+    assert "unreachable=1" in text and "ignored=1" in text
+
+
+def test_a_node_killed_during_a_command_fails_the_task_with_the_connection_error(lab, fleet, probe, tmp_path) -> None:
+    config, process = probe(delay=3.0)
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, {
+        "probe": {"ansible_host": config.address, "ansible_winrm_transport": "ntlm",
+                  "ansible_winrm_server_cert_validation": "ignore"}})
+    killer = threading.Timer(1.5, lambda: os.kill(process.pid, signal.SIGKILL))
+    killer.start()
+    try:
+        out = run_ansible("ansible", "-i", str(inventory), "probe", "-m", "ansible.builtin.raw", "-a", "hostname",
+                          "-o")
+    finally:
+        killer.cancel()
+    line = oneline_results(out.stdout).get("probe", "")
+    # Ansible's winrm plugin reports this as a failed task (rc -1), naming the lost connection.
+    assert ("FAILED" in line or "UNREACHABLE" in line) and config.address in line, out.stdout + out.stderr
+    assert "Connection refused" in line or "Connection aborted" in line or "RemoteDisconnected" in line, line
+    assert REFUSAL not in line
+
+
+# -- Kerberos: the hostname trap ------------------------------------------------------------------------------------
+@pytest.fixture()
+def trap_account(lab, token):
+    """A user account (an application pool identity, say) to register SERVER1's HTTP SPNs on; removed afterwards."""
+    name = "trap-%s" % token
+    smb = ["-s", lab["LAB_SMB_CONF"]]
+    subprocess.run(["samba-tool", "user", "create", name, "Trap-%s-Pa55!" % token, *smb], check=True,
+                   capture_output=True)
+
+    def add_spn(spn: str) -> None:
+        subprocess.run(["samba-tool", "spn", "add", spn, name, *smb], check=True, capture_output=True)
+
+    yield add_spn
+    subprocess.run(["samba-tool", "user", "delete", name, *smb], check=True, capture_output=True)
+
+
+def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path) -> None:
+    spec = next(s for s in fleet.specs() if s.name == "SERVER1")
+    process_log = NodeLog(fleet.node_dir(spec) / "process.log")
+    base = {"ansible_host": spec.fqdn, "ansible_winrm_transport": "kerberos"}
+    hosts = {"plain": dict(base), "service_host": dict(base, ansible_winrm_service="HOST"),
+             "short_name": dict(base, ansible_winrm_kerberos_hostname_override=spec.short)}
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, hosts)
+
+    def raw() -> dict[str, str]:
+        out = run_ansible("ansible", "-i", str(inventory), "nodes", "-m", "ansible.builtin.raw", "-a", "hostname",
+                          "-o", "-f", "3")
+        return oneline_results(out.stdout)
+
+    before = raw()
+    assert all("FAILED | rc=1" in before[h] and REFUSAL in before[h] for h in hosts), before
+    # The mistake: HTTP/<node fqdn> registered on the pool account. The KDC now encrypts the ticket for
+    # HTTP/server1.camtest.local with that account's key, which the node (its computer account) cannot read.
+    trap_account("HTTP/%s" % spec.fqdn)
+    trapped = raw()
+    assert "UNREACHABLE" in trapped["plain"] and "credentials were rejected" in trapped["plain"], trapped
+    assert "HTTP/%s@%s not found in keytab" % (spec.fqdn, lab["LAB_REALM"]) in process_log.text()
+    # Fixes that reach the computer account: the HOST service class, or a name whose HTTP SPN is still unmapped.
+    assert "FAILED | rc=1" in trapped["service_host"] and REFUSAL in trapped["service_host"], trapped
+    assert "FAILED | rc=1" in trapped["short_name"] and REFUSAL in trapped["short_name"], trapped
+    # Register the short name too (as setspn users often do) and only the HOST service class still works.
+    trap_account("HTTP/%s" % spec.short)
+    both = raw()
+    assert "UNREACHABLE" in both["short_name"] and "credentials were rejected" in both["short_name"], both
+    assert "FAILED | rc=1" in both["service_host"], both
+
