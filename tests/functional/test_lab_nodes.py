@@ -464,3 +464,68 @@ def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path
     assert "UNREACHABLE" in both["short_name"] and "credentials were rejected" in both["short_name"], both
     assert "FAILED | rc=1" in both["service_host"], both
 
+
+
+# -- end to end: the collection's own remote script, through Ansible's winrm connection --------------------------------
+IIS_CONFIG_PS1 = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "powershell" / "iis_config.ps1"
+WINDOWS_AUTH = "system.webServer/security/authentication/windowsAuthentication"
+
+
+def iis_config_call(request: dict) -> dict[str, str]:
+    """lab_node_exec arguments for one iis_config call as the contract builds it: a stub, then script and request."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract  # pylint: disable=import-outside-toplevel
+
+    version = contract.SCRIPTS["iis_config"]
+    return {"script": contract.stub("iis_config", version),
+            "stdin": contract.payload(IIS_CONFIG_PS1.read_text(encoding="utf-8"), request).decode("ascii")}
+
+
+def test_iis_config_script_reads_a_node_over_every_transport(lab, fleet, tmp_path) -> None:
+    specs = {s.name: s for s in fleet.specs()}
+    hosts = {"server1_kerberos": {"ansible_host": specs["SERVER1"].fqdn, "ansible_winrm_transport": "kerberos"},
+             "content1_basic": {"ansible_host": specs["CONTENT1"].fqdn, "ansible_winrm_transport": "basic"},
+             "arr1_ntlm": {"ansible_host": specs["ARR1"].fqdn, "ansible_winrm_transport": "ntlm"}}
+    logs = {name: NodeLog(fleet.log_path(specs[name])) for name in ("SERVER1", "CONTENT1", "ARR1")}
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, hosts)
+    call = iis_config_call({"op": "read", "sections": [{"section": WINDOWS_AUTH, "location": "Default Web Site"}]})
+    out = run_ansible("ansible", "-i", str(inventory), "nodes", "-m", "lab_node_exec", "-a", json.dumps(call), "-o",
+                      "-f", "3")
+    results = oneline_results(out.stdout)
+    assert sorted(results) == sorted(hosts), out.stdout + out.stderr
+    for host, text in results.items():
+        assert "SUCCESS" in text, (host, text)
+        response = json.loads(json.loads(text.split("=>", 1)[1])["stdout"])
+        assert response["ok"] is True and response["script"] == "iis_config", (host, response)
+        assert response["result"]["sections"][0]["found"] is True
+    for name, auth in (("SERVER1", "kerberos"), ("CONTENT1", "basic"), ("ARR1", "ntlm")):
+        records = logs[name].wait_for(1, auth=auth, script="iis_config")
+        assert records and records[-1]["version"] == "1.0.0" and records[-1]["op"] == "read", records
+        assert records[-1]["rc"] == 0 and records[-1]["sections"] == ["%s@Default Web Site" % WINDOWS_AUTH]
+
+
+def test_iis_config_script_edits_the_node_applicationhost_config(lab, probe, tmp_path) -> None:
+    config, _ = probe()
+    log = NodeLog(config.log_path)
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, {
+        "probe": {"ansible_host": config.address, "ansible_winrm_transport": "ntlm",
+                  "ansible_winrm_server_cert_validation": "ignore"}})
+    read = iis_config_call({"op": "read", "sections": [{"section": WINDOWS_AUTH, "location": "Default Web Site"}]})
+    apply = iis_config_call({"op": "apply", "edits": [{"op": "set", "section": WINDOWS_AUTH,
+                                                       "location": "Default Web Site", "attribute": "enabled",
+                                                       "value": True}]})
+    enabled = "(%s.stdout | from_json).result.sections[0].element.attributes.enabled.value"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "probe", "gather_facts": False, "tasks": [
+        {"lab_node_exec": read, "register": "before"},
+        {"lab_node_exec": apply, "register": "applied"},
+        {"lab_node_exec": read, "register": "after"},
+        {"ansible.builtin.assert": {"that": [
+            "not (%s)" % (enabled % "before"), "(applied.stdout | from_json).result.changed", enabled % "after"]}},
+    ]}]))
+    out = run_ansible("ansible-playbook", "-i", str(inventory), str(playbook))
+    assert out.returncode == 0, out.stdout + out.stderr
+    application_host = (config.directory / "applicationHost.config").read_text()
+    assert '<location path="Default Web Site"' in application_host and 'enabled="true"' in application_host
+    records = log.wait_for(3, script="iis_config")
+    assert [r["op"] for r in records] == ["read", "apply", "read"]
+    assert records[1]["changed"] is True and all(r["auth"] == "ntlm" for r in records)

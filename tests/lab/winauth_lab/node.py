@@ -92,13 +92,17 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _script_identity(records: list, rc: int, stderr: bytes) -> dict:
-    """What the twin ran: its id and version as the twin reports them, or "refused"."""
+_OWN_FIELDS = ("time", "node", "rc", "duration_ms")
+
+
+def _twin_fields(records: list, rc: int, stderr: bytes) -> dict:
+    """What the twin ran, from the record it appended (script id, version, op, what it touched: names, no
+    values), or ``"refused"`` when it refused the command."""
     for record in records:
-        if isinstance(record, dict):
-            script = record.get("script") or record.get("id")
-            if script:
-                return {"script": str(script), "version": record.get("version")}
+        if isinstance(record, dict) and record.get("script"):
+            fields = {"script": str(record["script"]), "version": record.get("version")}
+            fields.update({k: v for k, v in record.items() if k not in fields and k not in _OWN_FIELDS})
+            return fields
     if rc != 0 and remote.REFUSAL.encode("utf-8") in stderr:
         return {"script": "refused", "version": None}
     return {"script": "unidentified", "version": None}
@@ -122,7 +126,6 @@ class NodeServer(ThreadingHTTPServer):
         self.shells = ShellHost(config.fqdn, self._start_command)
         self.endpoint = "https://%s:%d/wsman" % (config.fqdn, config.port)
         self.connections = itertools.count(1)
-        self._dispatch_lock = threading.Lock()
         self._log_lock = threading.Lock()
         super().__init__((config.address, config.port), NodeRequestHandler)
 
@@ -139,10 +142,8 @@ class NodeServer(ThreadingHTTPServer):
         try:
             if self.config.delay:
                 time.sleep(self.config.delay)
-            script = powershell_script(command.command_line)
-            # One configuration change at a time per node, as IIS serialises commits to applicationHost.config.
-            with self._dispatch_lock:
-                rc, stdout, stderr = remote.dispatch(script, stdin, context)
+            # The twin serialises its own commits to applicationHost.config.
+            rc, stdout, stderr = remote.dispatch(powershell_script(command.command_line), stdin, context)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a twin bug must not kill the node
             traceback.print_exc()
             rc, stdout, stderr = 1, b"", ("lab node: the twin failed: %s: %s" % (type(exc).__name__, exc)).encode()
@@ -157,13 +158,15 @@ class NodeServer(ThreadingHTTPServer):
             "connection": caller.connection if caller else None,
             "auth": caller.identity.mechanism if caller else None,
             "user": caller.identity.user if caller else None,
-            **_script_identity(context.log, rc, stderr),
+            "script": None,
+            "version": None,
             "rc": rc,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
             "stdin_bytes": len(stdin),
             "stdout_bytes": len(stdout),
             "stderr_bytes": len(stderr),
         }
+        record.update(_twin_fields(context.log, rc, stderr))
         self.log_call(record)
         command.done.set()
 

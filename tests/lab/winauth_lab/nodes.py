@@ -176,18 +176,28 @@ class NodeFleet:
         self.nodes_dir.mkdir(parents=True, exist_ok=True)
         _write_private(self.ntlm_user_file, "\n".join(lines) + "\n")
 
-    def export_keytab(self, spec: NodeSpec) -> None:
-        """The computer account's keys, exported from the lab AD (what a domain join leaves on a host)."""
-        target = self.keytab_path(spec)
-        scratch = target.with_suffix(".new")
-        scratch.unlink(missing_ok=True)
-        result = subprocess.run(["samba-tool", "domain", "exportkeytab", str(scratch), "--principal=%s$" % spec.name,
-                                 "-s", str(self.dc.smb_conf)], capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not scratch.exists():
-            raise LabError("cannot export the keytab of %s$: %s%s" % (spec.name, result.stdout[-500:],
-                                                                       result.stderr[-500:]))
-        os.chmod(scratch, 0o600)
-        os.replace(scratch, target)
+    def export_keytabs(self, specs: list[NodeSpec]) -> None:
+        """The computer accounts' keys, exported from the lab AD (what a domain join leaves on a host).
+
+        One ``samba-tool domain exportkeytab`` per node, run side by side.
+        """
+        jobs = []
+        for spec in specs:
+            if not spec.computer_account:
+                continue
+            scratch = self.keytab_path(spec).with_suffix(".new")
+            scratch.parent.mkdir(parents=True, exist_ok=True)
+            scratch.unlink(missing_ok=True)
+            process = subprocess.Popen(["samba-tool", "domain", "exportkeytab", str(scratch),
+                                        "--principal=%s$" % spec.name, "-s", str(self.dc.smb_conf)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            jobs.append((spec, scratch, process))
+        for spec, scratch, process in jobs:
+            output, _ = process.communicate()
+            if process.returncode != 0 or not scratch.exists():
+                raise LabError("cannot export the keytab of %s$: %s" % (spec.name, output[-800:]))
+            os.chmod(scratch, 0o600)
+            os.replace(scratch, self.keytab_path(spec))
 
     def write_initial_config(self, spec: NodeSpec) -> bool:
         """Write the node's starting applicationHost.config, if the twin provides one; True if written."""
@@ -202,14 +212,15 @@ class NodeFleet:
         return True
 
     def prepare(self, spec: NodeSpec, *, delay: float = 0.0, node_dir: Path | None = None) -> NodeConfig:
-        """Create the node's directory, certificate, keytab and configuration; keep an existing applicationHost.config."""
+        """Create the node's directory, certificate and configuration; keep an existing applicationHost.config.
+
+        With ``node_dir`` the node is an extra one for tests (its own directory, no keytab, no initial config).
+        """
         directory = node_dir or self.node_dir(spec)
         directory.mkdir(parents=True, exist_ok=True)
         ca = tls.ensure_ca(self.dc.tls_dir, self.seed.realm)
         cert, key = tls.issue_server_cert(self.dc.tls_dir, "node-%s" % spec.short, [spec.fqdn, spec.short],
                                           [spec.address])
-        if spec.computer_account and node_dir is None:
-            self.export_keytab(spec)
         if not self.ntlm_user_file.exists():
             self.write_ntlm_user_file()
         if node_dir is None and not self.application_host_config(spec).exists():
@@ -266,6 +277,7 @@ class NodeFleet:
         if not wanted:
             return []
         self.write_ntlm_user_file()
+        self.export_keytabs(wanted)
         launched = []
         for spec in wanted:
             self.stop_node(spec)      # a stale process that lost its port, if any
