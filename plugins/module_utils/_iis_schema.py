@@ -50,6 +50,7 @@ class Attr:
     type: str
     default: t.Any = None            # schema defaultValue, in JSON form; None: no defaultValue
     key: bool = False                # isUniqueKey or isCombinedKey
+    combined: bool = False           # isCombinedKey: part of a key made of several attributes
     required: bool = False
     encrypted: bool = False          # a secret: never returned by read, compared on the host
     case_sensitive: bool = False
@@ -94,6 +95,11 @@ class Collection:
     @property
     def keys(self) -> tuple[Attr, ...]:
         return tuple(a for a in self.item.attrs if a.key)
+
+    @property
+    def unique_keys(self) -> tuple[Attr, ...]:
+        """Attributes that each identify an item on their own (a site's name, and its id)."""
+        return tuple(a for a in self.item.attrs if a.key and not a.combined)
 
 
 @dataclass(frozen=True)
@@ -264,8 +270,8 @@ def _application_defaults(full: bool) -> Element:
 
 def _site_element(name: str, keyed: bool) -> Element:
     bindings = Element("bindings", collection=Collection(Element("binding", (
-        _s("protocol", key=True, required=True, validation="nonEmptyString"),
-        _s("bindingInformation", key=True, required=True, validation="nonEmptyString"),
+        _s("protocol", key=True, combined=True, required=True, validation="nonEmptyString"),
+        _s("bindingInformation", key=True, combined=True, required=True, validation="nonEmptyString"),
         _u("sslFlags", 0),
     )), clear="clear"))
     limits = Element("limits", (
@@ -377,11 +383,11 @@ def _global_rules() -> Element:
         _e("logicalGrouping", "MatchAll", "MatchAll", "MatchAny"),
         _b("trackAllCaptures", False),
     ), collection=Collection(Element("add", (
-        _s("input", key=True),
-        _e("matchType", "Pattern", "Pattern", "IsFile", "IsDirectory", key=True),
-        _s("pattern", key=True),
-        _b("ignoreCase", True, key=True),
-        _b("negate", False, key=True),
+        _s("input", key=True, combined=True),
+        _e("matchType", "Pattern", "Pattern", "IsFile", "IsDirectory", key=True, combined=True),
+        _s("pattern", key=True, combined=True),
+        _b("ignoreCase", True, key=True, combined=True),
+        _b("negate", False, key=True, combined=True),
     ))))
     server_variables = Element("serverVariables", collection=Collection(Element("set", (
         _s("name", key=True, required=True, validation="requireTrimmedString"),
@@ -456,6 +462,40 @@ def get_section(path: str) -> Section | None:
         if name.lower() == path.lower():
             return section
     return None
+
+
+def key_matches(coll: Collection, item: dict[str, t.Any], given: dict[str, t.Any]) -> bool:
+    """Whether an item (attribute values in JSON form, unset ones absent) is the one a key object names.
+
+    With unique keys (a site's name, its id), the given ones must match; with a combined key
+    (a binding's protocol and bindingInformation), every part must match, missing parts taking
+    their default.
+    """
+    lowered = {k.lower(): v for k, v in given.items()}
+    unique = coll.unique_keys
+    parts = [a for a in unique if a.name.lower() in lowered] if unique else list(coll.keys)
+    if not parts:
+        return False
+    for attr in parts:
+        want = lowered.get(attr.name.lower(), default_value(attr))
+        have = item.get(attr.name, default_value(attr))
+        try:
+            want = normalize(attr, want)
+        except SchemaValueError:
+            return False
+        if not values_equal(attr, have, want):
+            return False
+    return True
+
+
+def item_identity(coll: Collection, item: dict[str, t.Any]) -> tuple:
+    """What makes two items the same item (duplicates, and an <add> at a deeper path replacing one)."""
+    parts = coll.unique_keys[:1] or coll.keys
+    identity = []
+    for attr in parts:
+        value = item.get(attr.name, default_value(attr))
+        identity.append(value.lower() if isinstance(value, str) and not attr.case_sensitive else value)
+    return tuple(identity)
 
 
 def resolve_element(section: Section, steps: t.Sequence[t.Any]) -> Element:

@@ -6,17 +6,25 @@
 """The remote contract between the controller and the collection's PowerShell scripts (docs/remote-contract.md).
 
 Each script carries a marker statement ``$WinauthScript = @{ Id = '<id>'; Version = '<x.y.z>' }``;
-it reads one JSON request on stdin and writes one JSON response on stdout:
+it reads one JSON request from its input and writes one JSON response on stdout:
 ``{"ok": true, "script": id, "version": v, "result": {...}}`` or
 ``{"ok": false, ..., "error": {"code": ..., "message": ..., "section": ..., ...}}`` with rc 1.
 
+One call is one remote command. Its command line is a small stub (``stub()``) that carries the
+script's marker; stdin carries the script itself (base64 of its UTF-8 text) and then the request
+(``payload()``). Windows runs WinRS commands through cmd.exe, whose command line stops at 8191
+characters, and ``-EncodedCommand`` inflates a script about 2.7 times: the editor itself would not
+fit, the stub always does. This is how Ansible runs its own PowerShell modules.
+
 This module holds what both ends agree on and the controller needs without I/O: the script
-catalogue, the marker, request encoding, response parsing, and error messages with their fixes.
-No I/O here.
+catalogue, the marker, the stub and payload, response parsing, and error messages with their
+fixes. No I/O here.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import typing as t
@@ -95,18 +103,45 @@ def parse_marker(script: str) -> tuple[str, str] | None:
     return (match.group(1).lower(), match.group(2)) if match else None
 
 
-def compact(script: str) -> str:
-    """The script as sent: lines trimmed, blank and comment-only lines dropped (Ansible trims lines anyway).
+# The command line of every call, after the marker line: read stdin (the script, then the request) and run the
+# script with the request as its input. Written for Set-StrictMode -Version Latest, which Ansible may prepend.
+_STUB = """\
+$WinauthStdin = @($input)
+if ($WinauthStdin.Count -lt 2) { Write-Output '{"ok":false,"error":{"code":"invalid_request","message":"expected the script and the request on stdin"}}'; exit 1 }
+$WinauthCode = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($WinauthStdin[0]))
+$WinauthStdin[1] | & ([ScriptBlock]::Create($WinauthCode))
+"""
 
-    Safe because the scripts use neither here-strings nor block comments (a unit test checks that).
-    """
-    lines = [line.strip() for line in script.splitlines()]
-    return "\n".join(line for line in lines if line and not line.startswith("#"))
+
+def marker(script_id: str, version: str) -> str:
+    return "$WinauthScript = @{ Id = '%s'; Version = '%s' }" % (script_id, version)
+
+
+def stub(script_id: str, version: str) -> str:
+    """The PowerShell sent on the command line (-EncodedCommand) for a call of a script."""
+    return marker(script_id, version) + "\n" + _STUB
 
 
 def encode_request(request: dict[str, t.Any]) -> bytes:
-    """The request as stdin: one line of ASCII JSON (non-ASCII escaped, so no code page can mangle it)."""
+    """The request: one line of ASCII JSON (non-ASCII escaped, so no code page can mangle it)."""
     return json.dumps(request, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def payload(script: str, request: dict[str, t.Any]) -> bytes:
+    """What a call sends on stdin: the script as one base64 line (ASCII), then the request."""
+    return base64.b64encode(script.encode("utf-8")) + b"\n" + encode_request(request)
+
+
+def split_payload(stdin: bytes) -> tuple[str, str]:
+    """(script, request text) from a call's stdin; ValueError when it is not a payload."""
+    first, _sep, rest = stdin.partition(b"\n")
+    if not first.strip():
+        raise ValueError("nothing on stdin")
+    try:
+        script = base64.b64decode(first.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("the first line of stdin is not a base64 script: %s" % exc) from None
+    return script, rest.decode("utf-8", errors="replace").strip()
 
 
 def parse_response(rc: int, stdout: str, stderr: str, script_id: str) -> dict[str, t.Any]:

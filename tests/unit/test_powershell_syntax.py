@@ -37,6 +37,13 @@ def test_parses_without_errors(script: Path) -> None:
     assert not problems, "%s:\n%s" % (script.name, "\n".join(problems))
 
 
+def test_the_command_line_stub_parses() -> None:
+    from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract  # noqa: E402
+
+    problems = syntax_problems(_remote_contract.stub("iis_config", "1.0.0").encode())
+    assert not problems, problems
+
+
 def test_the_checker_finds_syntax_errors() -> None:
     assert syntax_problems(b"if ($x { Write-Output 1 }\n")
     assert syntax_problems(b"$a = @{ Id = 'x'\n")

@@ -1,5 +1,5 @@
 # webfarm.winauth remote script: refresh Group Policy on this host (gpupdate /force) and report the outcome.
-# Contract: docs/remote-contract.md in the collection. Windows PowerShell 5.1; no here-strings, no block comments.
+# Contract: docs/remote-contract.md in the collection. Windows PowerShell 5.1; the request comes on $input.
 # Request on stdin: {"target": "computer"|"user"|"both", "wait": seconds (0-600)}.
 $WinauthScript = @{ Id = 'gpupdate'; Version = '1.0.0' }
 $ErrorActionPreference = 'Stop'

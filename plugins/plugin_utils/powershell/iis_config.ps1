@@ -1,8 +1,8 @@
 # webfarm.winauth remote script: a generic IIS configuration editor over Microsoft.Web.Administration.
 # Contract (request and response shapes, errors): docs/remote-contract.md in the collection.
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
-# It is sent with -EncodedCommand after Ansible trims every line: no here-strings, no block comments.
-# Reads one JSON request from stdin ($input works over winrm, psrp and ssh), writes one JSON response to stdout.
+# The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
+# from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
 $WinauthScript = @{ Id = 'iis_config'; Version = '1.0.0' }
 $ErrorActionPreference = 'Stop'
 $LockViolation = -2147024863

@@ -1,5 +1,5 @@
 # webfarm.winauth remote script: the effective holders of user rights on this host, as SIDs and names.
-# Contract: docs/remote-contract.md in the collection. Windows PowerShell 5.1; no here-strings, no block comments.
+# Contract: docs/remote-contract.md in the collection. Windows PowerShell 5.1; the request comes on $input.
 # Request on stdin: {"rights": ["SeBatchLogonRight", ...]}. Uses secedit /export /mergedpolicy (local and domain
 # policy as applied), so it needs an administrator.
 $WinauthScript = @{ Id = 'user_rights'; Version = '1.0.0' }

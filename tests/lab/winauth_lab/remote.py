@@ -7,7 +7,9 @@ Contract between the WinRM lab node (``winauth_lab.node``) and the twin:
 
 * ``script`` is the PowerShell the client sent, already decoded from
   ``-EncodedCommand`` (UTF-16LE base64) or taken from the raw command line.
-* ``stdin`` is everything the client sent on the stdin stream.
+* ``stdin`` is everything the client sent on the stdin stream. For the collection's
+  calls, the command is a small stub carrying the script's marker, and stdin holds the
+  script (base64) and then the JSON request (``_remote_contract.stub``/``payload``).
 * Returns ``(rc, stdout, stderr)``. A script that is not one of the collection's
   remote scripts (recognised by its id and version marker) is refused with a
   non-zero rc and a clear "this lab node runs only webfarm.winauth remote
@@ -94,12 +96,20 @@ def dispatch(script: str, stdin: bytes, node: NodeContext) -> tuple[int, bytes, 
     if version != supported:
         message = "%s; the script %s is version %s, this lab runs version %s" % (REFUSAL, script_id, version, supported)
         return 1, b"", message.encode("utf-8")
+    try:
+        payload_script, text = remote_contract.split_payload(stdin or b"")
+    except ValueError:
+        # What the stub answers when stdin does not hold the script and the request.
+        return 1, (json.dumps({"ok": False, "error": {"code": "invalid_request", "message": "expected the script "
+                                                      "and the request on stdin"}}) + "\r\n").encode("ascii"), b""
+    if remote_contract.parse_marker(payload_script) != marker:
+        return 1, b"", ("%s; the script on stdin is not the one the command line names (%s %s)"
+                        % (REFUSAL, script_id, version)).encode("utf-8")
     started = time.monotonic()
     record: dict[str, t.Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "node": node.name,
                                 "script": script_id, "version": version}
     stderr = b""
     try:
-        text = stdin.decode("utf-8-sig").strip() if stdin else ""
         if not text:
             raise RemoteError("invalid_request", "no request on stdin")
         try:

@@ -95,22 +95,34 @@ def _schema_attr(element: t.Any, name: str) -> t.Any:
     return element.attr(name)
 
 
-def item_key(coll: t.Any, attrs: dict[str, t.Any]) -> tuple:
-    """The key of a collection item from its (raw or normalised) attribute values, defaults filled in."""
-    key = []
-    for attr in coll.keys:
-        raw = attrs.get(attr.name)
-        if raw is None:
-            value = S.default_value(attr)
-        else:
-            try:
-                value = S.parse_stored(attr, raw) if isinstance(raw, str) else S.normalize(attr, raw)
-            except S.SchemaValueError:
-                value = raw
-        if isinstance(value, str) and not attr.case_sensitive:
-            value = value.lower()
-        key.append(value)
-    return tuple(key)
+def values_of(schema: t.Any, raw: dict[str, str]) -> dict[str, t.Any]:
+    """Attribute values in JSON form from their stored text (unreadable ones kept as text)."""
+    values = {}
+    for name, text in raw.items():
+        attr = schema.attr(name)
+        if attr is None:
+            continue
+        try:
+            values[attr.name] = text if attr.encrypted else S.parse_stored(attr, text)
+        except S.SchemaValueError:
+            values[attr.name] = text
+    return values
+
+
+def _node_values(schema: t.Any, node: Node) -> dict[str, t.Any]:
+    return values_of(schema, {a.name: a.value for a in node.attributes})
+
+
+def _same_item(coll: t.Any, left: dict[str, t.Any], right: dict[str, t.Any]) -> bool:
+    return S.item_identity(coll, left) == S.item_identity(coll, right)
+
+
+def _duplicate(coll: t.Any, existing: dict[str, t.Any], new: dict[str, t.Any]) -> bool:
+    """IIS refuses an item that repeats any unique key, or all parts of a combined key."""
+    if coll.unique_keys:
+        return any(S.values_equal(a, existing.get(a.name, S.default_value(a)), new.get(a.name, S.default_value(a)))
+                   for a in coll.unique_keys if a.name in new)
+    return _same_item(coll, existing, new)
 
 
 def _merge(view: View, node: Node, level: str) -> None:
@@ -137,17 +149,21 @@ def _merge(view: View, node: Node, level: str) -> None:
         elif coll is not None and child.name == coll.add:
             item = View(coll.item, level=level)
             _merge(item, child, level)
-            key = item_key(coll, {n: raw for n, (raw, _lvl) in item.attrs.items()})
-            view.items = [i for i in view.items if item_key(coll, _raw(i)) != key] + [item]
+            mine = _values(item)
+            view.items = [i for i in view.items if not _same_item(coll, _values(i), mine)] + [item]
         elif coll is not None and coll.remove and child.name == coll.remove:
-            key = item_key(coll, {a.name: a.value for a in child.attributes})
-            view.items = [i for i in view.items if item_key(coll, _raw(i)) != key]
+            given = {a.name: a.value for a in child.attributes}
+            view.items = [i for i in view.items if not S.key_matches(coll, _values(i), given)]
         elif coll is not None and coll.clear and child.name == coll.clear:
             view.items = []
 
 
 def _raw(view: View) -> dict[str, str]:
     return {n: raw for n, (raw, _lvl) in view.attrs.items()}
+
+
+def _values(view: View) -> dict[str, t.Any]:
+    return values_of(view.schema, _raw(view))
 
 
 # --- the engine -----------------------------------------------------------------------------
@@ -391,13 +407,12 @@ class ConfigEngine:
         if unknown:
             raise RemoteError("unknown_attribute", "%s has no attribute %r" % (coll.add, unknown[0]),
                               attribute=unknown[0], **where)
-        key = item_key(coll, values)
         here = _descend(self.view(schema, location), steps, schema)
         if here is None:
             raise RemoteError("item_not_found", "no item %s in %s" % (_describe(steps), schema.path), **where)
-        if any(item_key(coll, _raw(i)) == key for i in here.view.items):
-            raise RemoteError("duplicate_key", "%s already holds a %s with %s" % (
-                _describe(steps) or schema.path, coll.add, _key_text(coll, values)), **where)
+        if any(_duplicate(coll, _values(i), values) for i in here.view.items):
+            raise RemoteError("duplicate_key", "%s already holds an item with %s" % (
+                _describe(steps) or schema.path, _key_text(coll, values)), **where)
         node = self._local(schema, location, steps, create=True)
         self._insert_directive(node, coll, coll.add, attrs, first=False)
         return {"changed": True}
@@ -406,16 +421,15 @@ class ConfigEngine:
         given = edit.get("key")
         if not isinstance(given, dict) or not given:
             raise RemoteError("invalid_request", "remove needs key: the item's key attributes", **where)
-        key = item_key(coll, {k: v for k, v in given.items()})
         here = _descend(self.view(schema, location), steps, schema)
-        item = next((i for i in here.view.items if item_key(coll, _raw(i)) == key), None) if here else None
+        item = next((i for i in here.view.items if S.key_matches(coll, _values(i), given)), None) if here else None
         if item is None:
             return {"changed": False}
         if item.lock_item is not None and _above(item.lock_item, location):
             raise RemoteError("section_locked", "the item %s is locked at %s (lockItem)"
                               % (_key_text(coll, given), _show(item.lock_item)), **where)
         node = self._local(schema, location, steps, create=False)
-        local = self._local_item(node, coll, key) if node is not None else None
+        local = self._local_item(node, coll, given) if node is not None else None
         if local is not None and item.level.lower() == location.lower():
             self.doc.remove(local)
             return {"changed": True}
@@ -424,8 +438,9 @@ class ConfigEngine:
                               "(the collection has no remove element); remove it at %s"
                               % (coll.add, _show(item.level)), **where)
         node = self._local(schema, location, steps, create=True)
-        attrs = [(a.name, S.to_stored(a, S.normalize(a, given[next(k for k in given if k.lower() == a.name.lower())])))
-                 for a in coll.keys if any(k.lower() == a.name.lower() for k in given)]
+        item_values = _values(item)
+        attrs = [(a.name, S.to_stored(a, item_values.get(a.name, S.default_value(a))))
+                 for a in (coll.unique_keys[:1] or coll.keys)]
         self._insert_directive(node, coll, coll.remove, attrs, first=False)
         return {"changed": True}
 
@@ -434,11 +449,15 @@ class ConfigEngine:
         here = _descend(self.view(schema, location), steps, schema)
         if here is None or not here.view.items:
             return {"changed": False}
-        inherited = [i for i in here.view.items if i.level.lower() != location.lower()]
-        for item in inherited:
-            if item.lock_item is not None and _above(item.lock_item, location):
+        above = _descend(self.view(schema, parent_location(location)), steps, schema) if location else None
+        hidden = above.view.items if above is not None else []
+        for item in hidden:
+            if item.lock_item is not None:
                 raise RemoteError("section_locked", "an item of %s is locked at %s (lockItem)"
                                   % (coll.add, _show(item.lock_item)), **where)
+        if hidden and not coll.clear:
+            raise RemoteError("unsupported_operation", "%s cannot be cleared below the level that adds its "
+                              "items (the collection has no clear element)" % coll.add, **where)
         node = self._local(schema, location, steps, create=False)
         while node is not None:
             directives = [c for c in node.children if c.name in (coll.add, coll.remove, coll.clear)]
@@ -446,10 +465,7 @@ class ConfigEngine:
                 break
             self.doc.remove(directives[0])
             node = self._local(schema, location, steps, create=False)
-        if inherited:
-            if not coll.clear:
-                raise RemoteError("unsupported_operation", "%s cannot be cleared below the level that adds its "
-                                  "items (the collection has no clear element)" % coll.add, **where)
+        if hidden:
             node = self._local(schema, location, steps, create=True)
             self._insert_directive(node, coll, coll.clear, [], first=True)
         return {"changed": True}
@@ -473,8 +489,7 @@ class ConfigEngine:
                 node = child
             else:
                 coll = element.collection
-                key = item_key(coll, step)
-                local = self._local_item(node, coll, key)
+                local = self._local_item(node, coll, step)
                 if local is None and create:
                     raise RemoteError("unsupported_operation", "the item %s is not defined at this path (it is "
                                       "inherited); remove and add it here instead" % _key_text(coll, step),
@@ -483,10 +498,10 @@ class ConfigEngine:
                 element = coll.item
         return node
 
-    def _local_item(self, node: Node, coll: t.Any, key: tuple) -> Node | None:
+    def _local_item(self, node: Node, coll: t.Any, given: dict[str, t.Any]) -> Node | None:
         found = None
         for child in node.children:
-            if child.name == coll.add and item_key(coll, {a.name: a.value for a in child.attributes}) == key:
+            if child.name == coll.add and S.key_matches(coll, _node_values(coll.item, child), given):
                 found = child
             elif child.name == coll.clear:
                 found = None
@@ -662,8 +677,7 @@ def _descend(view: View | None, steps: list, schema: t.Any) -> Found | None:
             defaults = _child_defaults(defaults, schema_child)
         else:
             coll = view.schema.collection
-            key = item_key(coll, step)
-            item = next((i for i in view.items if item_key(coll, _raw(i)) == key), None)
+            item = next((i for i in view.items if S.key_matches(coll, _values(i), step)), None)
             if item is None:
                 return None
             defaults = _defaults_for(chain, coll)
@@ -741,8 +755,8 @@ def _element_json(here: Found, parent: Found | None, location: str) -> dict[str,
         pdefaults = _defaults_for(parent.chain, coll) if parent is not None else []
         items = []
         for item in view.items:
-            key = item_key(coll, _raw(item))
-            pitem = next((i for i in parent.view.items if item_key(coll, _raw(i)) == key), None) \
+            mine = _values(item)
+            pitem = next((i for i in parent.view.items if _same_item(coll, _values(i), mine)), None) \
                 if parent is not None else None
             pfound = Found(pitem, pdefaults, parent.chain + [pitem]) if pitem is not None else None
             entry = _element_json(Found(item, defaults, here.chain + [item]), pfound,
@@ -764,4 +778,4 @@ def _describe(steps: list) -> str:
 
 
 def _key_text(coll: t.Any, values: dict[str, t.Any]) -> str:
-    return ", ".join("%s=%r" % (a.name, values.get(a.name, S.default_value(a))) for a in coll.keys)
+    return ", ".join("%s=%r" % (a.name, values[k]) for a in coll.keys for k in values if k.lower() == a.name.lower())

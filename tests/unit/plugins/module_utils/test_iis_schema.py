@@ -66,6 +66,7 @@ def _compare_attr(attr: schema.Attr, node: ET.Element, where: str, problems: lis
 
     differs("type", attr.type, node.get("type"))
     differs("key", attr.key, node.get("isUniqueKey") == "true" or node.get("isCombinedKey") == "true")
+    differs("combined key", attr.combined, node.get("isCombinedKey") == "true")
     differs("required", attr.required, node.get("required") == "true")
     differs("encrypted", attr.encrypted, node.get("encrypted") == "true")
     differs("caseSensitive", attr.case_sensitive, node.get("caseSensitive") == "true")
