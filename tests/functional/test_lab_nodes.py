@@ -21,10 +21,12 @@ import pytest
 import requests
 import winrm
 import yaml
+from ansible.plugins.loader import shell_loader
+from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
 
 from _ansible import VENV_BIN, ansible_env
-from winauth_lab import remote
+from conftest import lab_command
 from winauth_lab.cli import lab_dir, load_seed
 from winauth_lab.dc import SambaDC
 from winauth_lab.node import NodeConfig
@@ -146,8 +148,6 @@ def session(host: str, transport: str, user: str, password: str, lab: dict[str, 
 
 # -- pure logic ------------------------------------------------------------------------------------------------
 def test_command_lines_decode_to_the_script_they_run() -> None:
-    from ansible.plugins.loader import shell_loader  # pylint: disable=import-outside-toplevel
-
     shell = shell_loader.get("powershell")
     script = "$x = 1\r\n\r\n  Write-Output $x  \r\n# webfarm.winauth remote script: marker"
     # What Ansible sends for raw (re-encoded: lines trimmed, blank lines dropped, LF joined) ...
@@ -198,8 +198,6 @@ def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
 
 def test_second_lab_up_keeps_the_same_node_processes(fleet) -> None:
     before = {spec.name: fleet.pid(spec) for spec in fleet.specs()}
-    from conftest import lab_command  # pylint: disable=import-outside-toplevel
-
     again = lab_command("up")
     assert "nothing to do" in again.stdout, again.stdout
     assert {spec.name: fleet.pid(spec) for spec in fleet.specs()} == before
@@ -267,7 +265,8 @@ def test_wrong_passwords_are_rejected_per_transport(lab, fleet, tmp_path) -> Non
     for transport, user in (("basic", "CAMTEST\\alice"), ("ntlm", "CAMTEST\\alice"), ("ntlm", "CAMTEST\\nobody")):
         with pytest.raises(InvalidCredentialsError):
             session(spec.fqdn, transport, user, wrong, lab).run_cmd("hostname")
-    assert not [r for r in log.records() if r["user"] in ("CAMTEST\\alice", "CAMTEST\\nobody", "CAMTEST\\Administrator")]
+    rejected = ("CAMTEST\\alice", "CAMTEST\\nobody", "CAMTEST\\Administrator")
+    assert not [r for r in log.records() if r["user"] in rejected]
     failures = [line for line in process_log.text().splitlines() if "authentication failed" in line]
     assert any("basic: CAMTEST\\alice rejected by the directory" in line for line in failures), failures
     assert any("ntlm:" in line for line in failures), failures
@@ -346,7 +345,7 @@ def test_wsman_faults_and_http_behaviour(lab, fleet) -> None:
 
 
 def test_a_slow_command_times_out_and_the_client_retries(lab, probe) -> None:
-    config, _ = probe(delay=2.0)
+    config = probe(delay=2.0)[0]
     log = NodeLog(config.log_path)
     protocol = winrm.Protocol("https://%s:5986/wsman" % config.address, transport="ntlm", username="CAMTEST\\alice",
                               password=USERS["alice"], server_cert_validation="ignore", operation_timeout_sec=1,
@@ -465,7 +464,6 @@ def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path
     assert "FAILED | rc=1" in both["service_host"], both
 
 
-
 # -- end to end: the collection's own remote script, through Ansible's winrm connection --------------------------------
 IIS_CONFIG_PS1 = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "powershell" / "iis_config.ps1"
 WINDOWS_AUTH = "system.webServer/security/authentication/windowsAuthentication"
@@ -473,8 +471,6 @@ WINDOWS_AUTH = "system.webServer/security/authentication/windowsAuthentication"
 
 def iis_config_call(request: dict) -> dict[str, str]:
     """lab_node_exec arguments for one iis_config call as the contract builds it: a stub, then script and request."""
-    from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract  # pylint: disable=import-outside-toplevel
-
     version = contract.SCRIPTS["iis_config"]
     return {"script": contract.stub("iis_config", version),
             "stdin": contract.payload(IIS_CONFIG_PS1.read_text(encoding="utf-8"), request).decode("ascii")}
@@ -504,7 +500,7 @@ def test_iis_config_script_reads_a_node_over_every_transport(lab, fleet, tmp_pat
 
 
 def test_iis_config_script_edits_the_node_applicationhost_config(lab, probe, tmp_path) -> None:
-    config, _ = probe()
+    config = probe()[0]
     log = NodeLog(config.log_path)
     inventory = write_inventory(tmp_path / "inventory.yml", lab, {
         "probe": {"ansible_host": config.address, "ansible_winrm_transport": "ntlm",

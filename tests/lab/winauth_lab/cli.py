@@ -140,8 +140,8 @@ def cmd_up(dc: SambaDC) -> int:
             return 0
         write_hosts_block(all_hosts_entries(dc, fleet))
         what = _nodes_up(dc, fleet, stopped)
-        print("lab: DC already up; web nodes: %s (%.1fs); inventory %s" % (what, time.monotonic() - started,
-                                                                          fleet.inventory_path))
+        print("lab: DC already up; web nodes: %s (%.1fs); inventory %s"
+              % (what, time.monotonic() - started, fleet.inventory_path))
         return 0
     ensure_packages()
     started = time.monotonic()

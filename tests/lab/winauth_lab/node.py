@@ -297,8 +297,8 @@ def serve(config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print("%s lab node %s listening on https://%s:%d/wsman (%s)" % (_now(), config.name, config.address, config.port,
-                                                                      config.fqdn), flush=True)
+    print("%s lab node %s listening on https://%s:%d/wsman (%s)"
+          % (_now(), config.name, config.address, config.port, config.fqdn), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -107,7 +107,7 @@ class Authenticator:
     def windows_name(self, principal: str) -> str:
         """``alice@CAMTEST.LOCAL`` or ``camtest.local\\alice`` -> ``CAMTEST\\alice``; foreign names stay as they are."""
         if "\\" in principal:
-            domain, _, user = principal.partition("\\")
+            domain, user = principal.split("\\", 1)
             if domain.upper() in (self.netbios, self.realm):
                 return "%s\\%s" % (self.netbios, user)
             return principal
@@ -124,8 +124,8 @@ class Authenticator:
             if conn.identity is not None:
                 return Outcome(conn.identity)
             return Outcome(None, list(OFFERS), "")
-        scheme, _, value = header.strip().partition(" ")
-        scheme = scheme.lower()
+        parts = header.strip().split(None, 1)
+        scheme, value = parts[0].lower(), parts[1] if len(parts) > 1 else ""
         if scheme == "basic":
             return self._basic(header, value.strip(), conn)
         if scheme in ("negotiate", "ntlm", "kerberos"):
@@ -165,7 +165,7 @@ class Authenticator:
 
     def _bind_name(self, user: str) -> str | None:
         if "\\" in user:
-            domain, _, name = user.partition("\\")
+            domain, name = user.split("\\", 1)
             return "%s\\%s" % (self.netbios, name) if domain.upper() in (self.netbios, self.realm) else None
         if "@" in user:
             return user

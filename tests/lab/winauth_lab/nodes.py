@@ -193,7 +193,7 @@ class NodeFleet:
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             jobs.append((spec, scratch, process))
         for spec, scratch, process in jobs:
-            output, _ = process.communicate()
+            output = process.communicate()[0]
             if process.returncode != 0 or not scratch.exists():
                 raise LabError("cannot export the keytab of %s$: %s" % (spec.name, output[-800:]))
             os.chmod(scratch, 0o600)
@@ -262,14 +262,14 @@ class NodeFleet:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 tail = (config.directory / "process.log").read_text(errors="replace")[-1500:]
-                raise LabError("lab node %s exited with %s during start-up:\n%s" % (config.name, process.returncode,
-                                                                                     tail))
+                raise LabError("lab node %s exited with %s during start-up:\n%s"
+                               % (config.name, process.returncode, tail))
             if _pid_of(config.pid_path) == process.pid and _port_open(config.address, config.port, 0.2):
                 return
             time.sleep(0.05)
         process.kill()
-        raise LabError("lab node %s did not listen on %s:%d within %ss" % (config.name, config.address, config.port,
-                                                                          timeout))
+        raise LabError("lab node %s did not listen on %s:%d within %ss"
+                       % (config.name, config.address, config.port, timeout))
 
     def start(self, specs: list[NodeSpec] | None = None) -> list[NodeSpec]:
         """Start the given (default: all) nodes that are not running; return those started."""
@@ -296,7 +296,7 @@ class NodeFleet:
 
         ``targets`` holds (pid, node.json path, address); a pid that is not that node's process is left alone.
         """
-        alive = [(pid, config) for pid, config, _ in targets if pid and _is_node_process(pid, config)]
+        alive = [(pid, config) for pid, config, _address in targets if pid and _is_node_process(pid, config)]
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid, _config in alive:
                 try:
@@ -310,7 +310,8 @@ class NodeFleet:
             if not alive:
                 break
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_port_open(address, WSMAN_PORT, 0.1) for _, _, address in targets):
+        addresses = [address for _pid, _config, address in targets]
+        while time.monotonic() < deadline and any(_port_open(address, WSMAN_PORT, 0.1) for address in addresses):
             time.sleep(0.05)
 
     def stop_node(self, spec: NodeSpec) -> None:
@@ -407,8 +408,9 @@ class NodeFleet:
 
     def write_inventory(self) -> Path:
         header = ("# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n"
-                  "# Kerberos: set ansible_winrm_transport: kerberos and export KRB5_CONFIG (eval \"$(make -s lab-env)\").\n"
-                  "# WinRM message encryption is not needed (nor done) over HTTPS: pywinrm's default, auto, leaves it off.\n")
+                  "# Kerberos: set ansible_winrm_transport: kerberos and export KRB5_CONFIG\n"
+                  "# (eval \"$(make -s lab-env)\").\n"
+                  "# WinRM message encryption is not needed over HTTPS: pywinrm's default (auto) leaves it off.\n")
         text = header + yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
         _write_private(self.inventory_path, text)
         return self.inventory_path
@@ -421,4 +423,3 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(scratch, path)
-

@@ -59,10 +59,6 @@ MAX_OPERATION_TIMEOUT = 60.0
 SHELL_IDLE_TIMEOUT = 600.0
 MAX_SHELLS = 1000
 
-# (rc, stdout, stderr) = run(script, stdin)
-Runner = Callable[[str, bytes], "tuple[int, bytes, bytes]"]
-
-
 class WSManFault(Exception):
     """A SOAP fault to send back (HTTP 500), as a Windows host builds it."""
 
