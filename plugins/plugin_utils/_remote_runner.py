@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: webfarm.winauth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to the webfarm.winauth collection: not a public API, may change at any release.
+"""Run the collection's remote scripts on a Windows host through the host's own connection (controller side).
+
+One call is one remote command (``_low_level_execute_command``) over whatever connection the
+host uses (winrm, psrp, or ssh with the PowerShell shell): the command line is a small stub
+encoded by the connection's shell plugin, and stdin carries the script and the JSON request
+(docs/remote-contract.md). The runner counts its calls, so results can report ``remote_calls``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
+from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import SectionState, Target, read_request
+
+SCRIPT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
+_SCRIPTS: dict[str, str] = {}
+
+
+def script_text(script_id: str) -> str:
+    """The shipped .ps1 of a script, checked against the catalogue's version."""
+    if script_id not in _SCRIPTS:
+        if script_id not in contract.SCRIPTS:
+            raise AnsibleActionFail("unknown webfarm.winauth remote script %r" % script_id)
+        path = os.path.join(SCRIPT_DIR, "%s.ps1" % script_id)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        if contract.parse_marker(text) != (script_id, contract.SCRIPTS[script_id]):
+            raise AnsibleActionFail("%s does not declare %s version %s; the collection is damaged"
+                                    % (path, script_id, contract.SCRIPTS[script_id]))
+        _SCRIPTS[script_id] = text
+    return _SCRIPTS[script_id]
+
+
+class RemoteRunner:
+    """Runs remote scripts for one action plugin task and counts the calls."""
+
+    def __init__(self, action: t.Any) -> None:
+        self._action = action
+        self.calls = 0
+        self.warnings: list[str] = []
+        connection = action._connection
+        shell = getattr(connection, "_shell", None)
+        if getattr(shell, "SHELL_FAMILY", None) != "powershell":
+            raise AnsibleActionFail("%s manages IIS on Windows hosts: the host's shell must be PowerShell "
+                                    "(ansible_connection winrm or psrp, or ssh with ansible_shell_type=powershell), "
+                                    "not %s" % (action._task.action, getattr(shell, "SHELL_FAMILY", "unknown")))
+        become = getattr(connection, "become", None)
+        if become is not None and getattr(become, "name", "").endswith("runas"):
+            self.warnings.append("become (runas) does not apply to webfarm.winauth's remote scripts; they run as the "
+                                 "connection user, who must be a local administrator")
+
+    def run(self, script_id: str, request: dict[str, t.Any]) -> dict[str, t.Any]:
+        """One remote call: the result, or a RemoteError / RemoteProtocolError."""
+        script = script_text(script_id)
+        shell = self._action._connection._shell
+        command = shell._encode_script(contract.stub(script_id, contract.SCRIPTS[script_id]), as_list=False,
+                                       strict_mode=False, preserve_rc=False)
+        self.calls += 1
+        response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
+        return contract.parse_response(response.get("rc", 1), response.get("stdout", ""),
+                                       response.get("stderr", ""), script_id)
+
+    # -- iis_config -----------------------------------------------------------------------------
+
+    def read(self, targets: t.Sequence[Target]) -> list[SectionState]:
+        result = self.run("iis_config", read_request(targets))
+        sections = result.get("sections", [])
+        if len(sections) != len(targets):
+            raise contract.RemoteProtocolError("iis_config read returned %d sections for %d requested"
+                                               % (len(sections), len(targets)))
+        return [SectionState.from_result(target, section) for target, section in zip(targets, sections)]
+
+    def apply(self, edits: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+        return self.run("iis_config", {"op": "apply", "edits": list(edits)})
+
+    # -- companions -----------------------------------------------------------------------------
+
+    def gpupdate(self, target: str = "computer", wait: int = 600) -> dict[str, t.Any]:
+        return self.run("gpupdate", {"target": target, "wait": wait})
+
+    def user_rights(self, rights: t.Sequence[str]) -> dict[str, list[dict[str, t.Any]]]:
+        return self.run("user_rights", {"rights": list(rights)})["rights"]
+
+
+def action_error(exc: Exception) -> str:
+    """The one line a task fails with, for an error of the remote layer."""
+    if isinstance(exc, contract.RemoteError):
+        return exc.describe()
+    return str(exc)
