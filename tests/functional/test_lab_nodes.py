@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -418,22 +419,37 @@ def test_a_node_killed_during_a_command_fails_the_task_with_the_connection_error
 
 
 # -- Kerberos: the hostname trap ------------------------------------------------------------------------------------
+class TrapAccount:
+    """A user account (an application pool identity, say) that takes SERVER1's HTTP SPNs; deleted afterwards."""
+
+    def __init__(self, lab: dict[str, str], token: str) -> None:
+        self.name = "trap-%s" % token
+        self.smb = ["-s", lab["LAB_SMB_CONF"]]
+        self.exists = False
+        self._tool("user", "create", self.name, "Trap-%s-Pa55!" % token)
+        self.exists = True
+
+    def _tool(self, *args: str) -> None:
+        subprocess.run(["samba-tool", *args, *self.smb], check=True, capture_output=True)
+
+    def add_spn(self, spn: str) -> None:
+        self._tool("spn", "add", spn, self.name)
+
+    def delete(self) -> None:
+        if self.exists:
+            self._tool("user", "delete", self.name)
+            self.exists = False
+
+
 @pytest.fixture()
 def trap_account(lab, token):
-    """A user account (an application pool identity, say) to register SERVER1's HTTP SPNs on; removed afterwards."""
-    name = "trap-%s" % token
-    smb = ["-s", lab["LAB_SMB_CONF"]]
-    subprocess.run(["samba-tool", "user", "create", name, "Trap-%s-Pa55!" % token, *smb], check=True,
-                   capture_output=True)
-
-    def add_spn(spn: str) -> None:
-        subprocess.run(["samba-tool", "spn", "add", spn, name, *smb], check=True, capture_output=True)
-
-    yield add_spn
-    subprocess.run(["samba-tool", "user", "delete", name, *smb], check=True, capture_output=True)
+    account = TrapAccount(lab, token)
+    yield account
+    account.delete()
 
 
-def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path) -> None:
+def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, ccache, tmp_path) -> None:
+    del ccache   # pywinrm's kerberos below uses it through KRB5CCNAME
     spec = next(s for s in fleet.specs() if s.name == "SERVER1")
     process_log = NodeLog(fleet.node_dir(spec) / "process.log")
     base = {"ansible_host": spec.fqdn, "ansible_winrm_transport": "kerberos"}
@@ -446,11 +462,9 @@ def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path
                           "-o", "-f", "3")
         return oneline_results(out.stdout)
 
-    before = raw()
-    assert all("FAILED | rc=1" in before[h] and REFUSAL in before[h] for h in hosts), before
     # The mistake: HTTP/<node fqdn> registered on the pool account. The KDC now encrypts the ticket for
     # HTTP/server1.camtest.local with that account's key, which the node (its computer account) cannot read.
-    trap_account("HTTP/%s" % spec.fqdn)
+    trap_account.add_spn("HTTP/%s" % spec.fqdn)
     trapped = raw()
     assert "UNREACHABLE" in trapped["plain"] and "credentials were rejected" in trapped["plain"], trapped
     assert "HTTP/%s@%s not found in keytab" % (spec.fqdn, lab["LAB_REALM"]) in process_log.text()
@@ -458,10 +472,15 @@ def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, tmp_path
     assert "FAILED | rc=1" in trapped["service_host"] and REFUSAL in trapped["service_host"], trapped
     assert "FAILED | rc=1" in trapped["short_name"] and REFUSAL in trapped["short_name"], trapped
     # Register the short name too (as setspn users often do) and only the HOST service class still works.
-    trap_account("HTTP/%s" % spec.short)
+    trap_account.add_spn("HTTP/%s" % spec.short)
     both = raw()
     assert "UNREACHABLE" in both["short_name"] and "credentials were rejected" in both["short_name"], both
     assert "FAILED | rc=1" in both["service_host"], both
+    # Remove the account and the plain HTTP/<fqdn> ticket reaches the node again (via HOST/ on SERVER1$).
+    trap_account.delete()
+    result = session(spec.fqdn, "kerberos", "Administrator@%s" % lab["LAB_REALM"], lab["LAB_ADMIN_PASSWORD"],
+                     lab).run_cmd("hostname")
+    assert result.status_code == 1 and REFUSAL in result.std_err.decode()
 
 
 # -- end to end: the collection's own remote script, through Ansible's winrm connection --------------------------------
@@ -525,3 +544,35 @@ def test_iis_config_script_edits_the_node_applicationhost_config(lab, probe, tmp
     records = log.wait_for(3, script="iis_config")
     assert [r["op"] for r in records] == ["read", "apply", "read"]
     assert records[1]["changed"] is True and all(r["auth"] == "ntlm" for r in records)
+
+
+# -- lab-reset and lab-down (they stop or reset the shared lab: run last) -------------------------------------------------
+@pytest.mark.lab_lifecycle
+def test_lab_reset_and_down_handle_the_nodes(lab, fleet) -> None:
+    specs = fleet.default_specs()
+    server1 = next(s for s in specs if s.name == "SERVER1")
+    session(server1.fqdn, "ntlm", "CAMTEST\\alice", USERS["alice"], lab).run_cmd("hostname")
+    assert fleet.log_path(server1).read_text()
+    config = fleet.application_host_config(server1)
+    config.write_text(config.read_text() + "<!-- changed by a test -->\n")
+    before = {spec.name: fleet.pid(spec) for spec in specs}
+
+    lab_command("reset")
+    assert all(fleet.running(spec) for spec in specs)
+    assert all(fleet.pid(spec) != before[spec.name] for spec in specs)
+    assert all(fleet.log_path(spec).read_text() == "" for spec in specs)
+    assert "changed by a test" not in config.read_text() and "<configuration>" in config.read_text()
+
+    lab_command("down")
+    assert not any(_listening(spec.address) for spec in specs)
+    assert not [spec.name for spec in specs if fleet.pid(spec)]
+    lab_command("up")
+    assert all(fleet.running(spec) for spec in specs)
+
+
+def _listening(address: str) -> bool:
+    try:
+        with socket.create_connection((address, 5986), timeout=0.3):
+            return True
+    except OSError:
+        return False

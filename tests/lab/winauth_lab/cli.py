@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import dc as lab_dc
 from .dc import HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, write_hosts_block
 from .nodes import NodeFleet, requested_bench_count
 
@@ -116,7 +117,7 @@ def _nodes_up(dc: SambaDC, fleet: NodeFleet, stopped: list[str] | None = None) -
 def _hosts_current(dc: SambaDC, fleet: NodeFleet) -> bool:
     """True when the marked block of /etc/hosts holds exactly the lab's names."""
     try:
-        lines = [line.strip() for line in Path("/etc/hosts").read_text().splitlines()]
+        lines = [line.strip() for line in lab_dc.HOSTS_FILE.read_text().splitlines()]
     except OSError:
         return False
     if HOSTS_BEGIN not in lines or HOSTS_END not in lines:

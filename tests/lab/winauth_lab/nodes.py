@@ -277,7 +277,6 @@ class NodeFleet:
         if not wanted:
             return []
         self.write_ntlm_user_file()
-        self.export_keytabs(wanted)
         launched = []
         for spec in wanted:
             self.stop_node(spec)      # a stale process that lost its port, if any
@@ -286,8 +285,15 @@ class NodeFleet:
                 raise LabError("%s:%d is already taken by another process; stop it first" % (spec.address, WSMAN_PORT))
             config = self.prepare(spec)
             launched.append((config, self.launch(config, self.keytab_path(spec) if spec.computer_account else None)))
-        for config, process in launched:
-            self.wait_ready(config, process)
+        # The acceptor reads its keytab at each Kerberos login: export while the processes start.
+        try:
+            self.export_keytabs(wanted)
+            for config, process in launched:
+                self.wait_ready(config, process)
+        except LabError:
+            for config, process in launched:
+                process.kill()
+            raise
         return wanted
 
     @staticmethod
