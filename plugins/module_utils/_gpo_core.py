@@ -440,7 +440,11 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
     outcome = Outcome(changed=plan.changed)
     outcome.warnings.extend(_rights_warnings(gpo, right, current, new, plan.changed, sysvol_version))
     holder_sids = [s for s in (holder_sid(e, resolved) for e in new or []) if s]
-    names = names_for_sids(conn, holder_sids + _all_sids(before_doc, resolved) if want_diff else holder_sids)
+    if want_diff:  # names for every holder of every right in the file, for reading
+        resolved.update(_resolve_name_entries(ctx, [e for _k, holders in before_doc.privileges() for e in holders
+                                                    if e not in resolved]))
+        holder_sids += _all_sids(before_doc, resolved)
+    names = names_for_sids(conn, holder_sids)
     outcome.result = {
         "gpo": {"guid": gpo.guid, "name": gpo.name}, "right": right, "defined": new is not None,
         "holders": [{"entry": e, "sid": holder_sid(e, resolved), "name": names.get(holder_sid(e, resolved) or "")}

@@ -275,15 +275,18 @@ def snapshot(guid: str) -> dict[str, object]:
 
 
 def smb_put(remote_path: str, data: bytes) -> None:
-    """Write a file into SYSVOL with Samba's smbclient, as another tool (the Windows editor) would."""
+    """Write a file into SYSVOL with Samba's smbclient (creating its folders), as another tool would."""
+    folders = remote_path.split("\\")[:-1]
+    commands = ['mkdir "%s"' % "\\".join(folders[:depth]) for depth in range(1, len(folders) + 1)]
     with tempfile.NamedTemporaryFile(prefix="gpo-put-") as handle:
         handle.write(data)
         handle.flush()
+        commands.append('put "%s" "%s"' % (handle.name, remote_path))
         proc = subprocess.run(["smbclient", "//%s/sysvol" % lab("LAB_DC_HOSTNAME"), "-s", lab("LAB_SMB_CONF"),
                                "-U", "%s\\%s%%%s" % (lab("LAB_NETBIOS"), lab("LAB_ADMIN_USER"), password()),
-                               "-c", 'put "%s" "%s"' % (handle.name, remote_path)],
+                               "-c", "; ".join(commands)],
                               capture_output=True, text=True, timeout=60, check=False)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or "NT_STATUS_ACCESS_DENIED" in proc.stdout:
         raise AssertionError("smbclient put %s failed: %s" % (remote_path, (proc.stdout + proc.stderr)[-1000:]))
 
 
@@ -345,3 +348,54 @@ def remove_gpo(guid: str | None) -> None:
     folder = sysvol_dir(guid)
     if folder.exists():
         subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+# --------------------------------------------------------------------------- a GPO as Windows leaves it
+
+REGISTRY_CSE = "[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]"
+EFS_CSE = "[{B1BE8D72-6EAC-11D2-A4EA-00C04F79F83A}{53D6AB1B-2488-11D1-A28C-00C04FB94F17}]"
+SECURITY_PAIR = "[%s%s]" % (SECURITY_CSE, SECURITY_TOOL)
+# Our own template in the layout of the Windows security editor: [Version] last, a name holder (Guest).
+EDITOR_TEMPLATE = [
+    "[Unicode]",
+    "Unicode=yes",
+    "[System Access]",
+    "MinimumPasswordAge = 1",
+    "PasswordComplexity = 1",
+    "[Event Audit]",
+    "AuditLogonEvents = 3",
+    "[Registry Values]",
+    'MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\AllocateDASD=1,"0"',
+    "[Privilege Rights]",
+    "SeServiceLogonRight = *S-1-5-20",
+    "SeDenyBatchLogonRight = *S-1-5-32-546,Guest",
+    "SeInteractiveLogonRight = *S-1-5-32-544",
+    "[Version]",
+    'signature="$CHICAGO$"',
+    "Revision=1",
+]
+# GPT.INI as Windows writes it: ANSI code page (here cp1251) display name; user version 2, computer version 3.
+EDITOR_VERSION = (2 << 16) | 3
+EDITOR_GPT_INI = b"[General]\r\nVersion=%d\r\ndisplayName=" % EDITOR_VERSION + \
+    "Политика веб-фермы".encode("cp1251") + b"\r\n"
+
+
+def editor_template_bytes() -> bytes:
+    return b"\xff\xfe" + "".join(line + "\r\n" for line in EDITOR_TEMPLATE).encode("utf-16-le")
+
+
+def gpo_edited_elsewhere(name: str) -> str:
+    """A GPO made by samba-tool gpo create, then given settings by other tools (the Windows editor, GPMC)."""
+    guid = create_gpo_with_samba_tool(name)
+    folder = "%s\\Policies\\%s" % (lab("LAB_DNS_DOMAIN"), guid)
+    smb_put(folder + "\\Machine\\Microsoft\\Windows NT\\SecEdit\\GptTmpl.inf", editor_template_bytes())
+    smb_put(folder + "\\GPT.INI", EDITOR_GPT_INI)
+    with ldap_connection() as conn:
+        assert conn.modify("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), {
+            "versionNumber": [(ldap3.MODIFY_REPLACE, [str(EDITOR_VERSION)])],
+            "gPCMachineExtensionNames": [(ldap3.MODIFY_REPLACE, [REGISTRY_CSE + EFS_CSE])]}), conn.result
+    return guid
+
+
+def account_sid(dn: str) -> str:
+    return ldb_attributes(dn, "objectSid")["objectSid"][0]

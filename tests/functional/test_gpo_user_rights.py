@@ -1,0 +1,123 @@
+"""webfarm.winauth.gpo_user_rights against the lab: Samba's own parser, SYSVOL bytes and ldbsearch check the result."""
+
+from __future__ import annotations
+
+from _gpo_helpers import (
+    EDITOR_GPT_INI,
+    EDITOR_TEMPLATE,
+    EDITOR_VERSION,
+    EFS_CSE,
+    REGISTRY_CSE,
+    SECURITY_PAIR,
+    account_sid,
+    directory_version,
+    domain_dn,
+    failed,
+    gpo_edited_elsewhere,
+    gpt_ini_version,
+    inf_path,
+    ldb_attributes,
+    remove_gpo,
+    run_play,
+    samba_acl_check,
+    samba_parse_inf,
+    snapshot,
+    sysvol_dir,
+    task,
+    token,
+)
+
+
+def template_lines(guid: str) -> list[str]:
+    data = inf_path(guid).read_bytes()
+    assert data.startswith(b"\xff\xfe"), "not UTF-16 LE with a byte-order mark"
+    text = data[2:].decode("utf-16-le")
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", ""), "not CRLF line ends"
+    return text[:-2].split("\r\n")
+
+
+def rights(guid: str) -> dict[str, list[str]]:
+    """[Privilege Rights] as Samba's own GptTmplInfParser reads the file."""
+    return {key: holders for key, holders in samba_parse_inf(inf_path(guid))["Privilege Rights"]}
+
+
+def versions(guid: str) -> tuple[int, int]:
+    return directory_version(guid), gpt_ini_version(guid)
+
+
+def test_batch_logon_right_on_a_gpo_edited_by_other_tools() -> None:
+    name = "winauth-test-rights-%s" % token()
+    guid = gpo_edited_elsewhere(name)
+    cam_svc = account_sid("CN=cam-svc,OU=ServiceAccounts,%s" % domain_dn())
+    guest = account_sid("CN=Guest,CN=Users,%s" % domain_dn())
+    grant = {"gpo": name, "right": "SeBatchLogonRight", "accounts": ["CAMTEST\\cam-svc"]}
+    try:
+        # Check mode and refused input write nothing (SYSVOL bytes and directory alike).
+        before = snapshot(guid)
+        results = run_play([
+            task("gpo_user_rights", grant, check=True, diff=True),
+            task("gpo_user_rights", dict(grant, right="SeBatchLogonRigth")),
+            task("gpo_user_rights", dict(grant, accounts=["no-such-account-%s" % token()])),
+            task("gpo_user_rights", dict(grant, state="absent")),
+            task("gpo_user_rights", {"gpo": name}),
+            task("gpo_user_rights", dict(grant, gpo="no-such-gpo-%s" % token())),
+        ])
+        assert snapshot(guid) == before
+        predicted, bad = results[0], results[1:]
+        assert predicted["changed"] and predicted["version"] == EDITOR_VERSION + 1
+        assert predicted["steps"] == ["marker", "template", "extensions", "gpt_ini", "container", "clear_marker"]
+        assert all(failed(result) for result in bad)
+        assert "right=SeBatchLogonRigth is not" in bad[0]["msg"] and "did you mean SeBatchLogonRight" in bad[0]["msg"]
+        assert "accounts=no-such-account-" in bad[1]["msg"] and "no such account" in bad[1]["msg"]
+        assert "cannot be combined with state=absent" in bad[2]["msg"]
+        assert "accounts is required with state=present" in bad[3]["msg"]
+        assert "gpo=no-such-gpo-" in bad[4]["msg"]
+
+        granted, again = run_play([task("gpo_user_rights", grant, diff=True), task("gpo_user_rights", grant)])
+        for key in ("changed", "version", "steps", "holders", "defined", "diff", "warnings"):
+            assert granted[key] == predicted[key], key  # check mode predicted it exactly
+        assert not again["changed"] and again["steps"] == [] and again["version"] == EDITOR_VERSION + 1
+        assert granted["holders"] == [{"entry": "*" + cam_svc, "sid": cam_svc, "name": "CAMTEST\\cam-svc"}]
+        assert any("replaces the local holders" in w and "BUILTIN\\Performance Log Users" in w
+                   for w in granted["warnings"])
+        diff = granted["diff"]
+        assert "SeServiceLogonRight = *S-1-5-20 (NT AUTHORITY\\NETWORK SERVICE)" in diff["before"]
+        assert "SeDenyBatchLogonRight = *S-1-5-32-546 (BUILTIN\\Guests), Guest (%s)" % guest in diff["before"]
+        assert "SeBatchLogonRight" not in diff["before"]
+        assert "SeBatchLogonRight = *%s (CAMTEST\\cam-svc)" % cam_svc in diff["after"]
+        assert "131075 (user 2, computer 3)" in diff["before"] and "131076 (user 2, computer 4)" in diff["after"]
+
+        # Samba's parser sees our SID; every other line of the file is as the other tool wrote it.
+        assert rights(guid) == {"SeServiceLogonRight": ["*S-1-5-20"],
+                                "SeDenyBatchLogonRight": ["*S-1-5-32-546", "Guest"],
+                                "SeInteractiveLogonRight": ["*S-1-5-32-544"],
+                                "SeBatchLogonRight": ["*" + cam_svc]}
+        expected = list(EDITOR_TEMPLATE)
+        expected.insert(EDITOR_TEMPLATE.index("[Version]"), "SeBatchLogonRight = *" + cam_svc)
+        assert template_lines(guid) == expected
+        # Versions: the computer half went up by one in GPT.INI and AD alike; GPT.INI kept its cp1251 bytes.
+        assert versions(guid) == (EDITOR_VERSION + 1, EDITOR_VERSION + 1)
+        assert (sysvol_dir(guid) / "GPT.INI").read_bytes() == \
+            EDITOR_GPT_INI.replace(b"=%d" % EDITOR_VERSION, b"=%d" % (EDITOR_VERSION + 1))
+        container = "CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn())
+        assert ldb_attributes(container, "gPCMachineExtensionNames")["gPCMachineExtensionNames"] == \
+            [REGISTRY_CSE + SECURITY_PAIR + EFS_CSE]
+        assert sorted(p.name for p in inf_path(guid).parent.iterdir()) == ["GptTmpl.inf"]
+
+        exact, removed, undefined = run_play([
+            task("gpo_user_rights", dict(grant, accounts=["cam-svc", "BUILTIN\\Administrators"], mode="exact")),
+            task("gpo_user_rights", dict(grant, accounts=["cam-svc@camtest.local"], mode="remove"), diff=True),
+            task("gpo_user_rights", {"gpo": guid, "right": "sebatchlogonright", "state": "absent"}),
+        ])
+        assert [r["version"] for r in (exact, removed, undefined)] == [EDITOR_VERSION + n for n in (2, 3, 4)]
+        assert [h["entry"] for h in exact["holders"]] == ["*" + cam_svc, "*S-1-5-32-544"]
+        assert [h["entry"] for h in removed["holders"]] == ["*S-1-5-32-544"]
+        assert "SeBatchLogonRight = *S-1-5-32-544 (BUILTIN\\Administrators)\n" in removed["diff"]["after"]
+        assert undefined["changed"] and not undefined["defined"] and undefined["holders"] == []
+        assert "SeBatchLogonRight" not in rights(guid)
+        assert template_lines(guid) == EDITOR_TEMPLATE
+        assert versions(guid) == (EDITOR_VERSION + 4, EDITOR_VERSION + 4)
+        expected_acl, actual_acl = samba_acl_check(guid)
+        assert actual_acl == expected_acl
+    finally:
+        remove_gpo(guid)
