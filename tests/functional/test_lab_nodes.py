@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import hashlib
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -20,10 +22,12 @@ from pathlib import Path
 
 import pytest
 import requests
+import spnego
 import winrm
 import yaml
 from ansible.plugins.loader import shell_loader
 from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
+from spnego.channel_bindings import GssChannelBindings
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
 
 from _ansible import VENV_BIN, ansible_env
@@ -343,6 +347,34 @@ def test_wsman_faults_and_http_behaviour(lab, fleet) -> None:
                        server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
                        message_encryption="always").open_shell()
     assert encrypted.value.code == 415 and "message_encryption" in encrypted.value.response_text
+
+
+def test_tls_channel_binding_is_enforced(lab, fleet, ccache) -> None:
+    del ccache   # the kerberos initiator below uses it through KRB5CCNAME
+    spec = next(s for s in fleet.specs() if s.name == "SERVER1")
+    url, ca = "https://%s:5986/wsman" % spec.fqdn, lab["LAB_CA_CERT"]
+    der = ssl.PEM_cert_to_DER_cert(Path(NodeConfig.load(fleet.config_path(spec)).cert).read_text())
+    right = GssChannelBindings(application_data=b"tls-server-end-point:" + hashlib.sha256(der).digest())
+    wrong = GssChannelBindings(application_data=b"tls-server-end-point:" + bytes(32))
+
+    def ntlm(bindings: GssChannelBindings | None) -> int:
+        client = spnego.client("CAMTEST\\alice", USERS["alice"], hostname=spec.fqdn, service="HTTP", protocol="ntlm",
+                               channel_bindings=bindings)
+        with requests.Session() as http:
+            first = http.post(url, headers={"Authorization": "Negotiate %s" % base64.b64encode(client.step()).decode()},
+                              data=b"", verify=ca)
+            challenge = base64.b64decode(first.headers["WWW-Authenticate"].split()[1])
+            answer = base64.b64encode(client.step(challenge)).decode()
+            return http.post(url, headers={"Authorization": "Negotiate %s" % answer}, data=b"", verify=ca).status_code
+
+    def kerberos(bindings: GssChannelBindings | None) -> int:
+        client = spnego.client(hostname=spec.fqdn, service="HTTP", protocol="kerberos", channel_bindings=bindings)
+        token = base64.b64encode(client.step()).decode()
+        return requests.post(url, headers={"Authorization": "Negotiate %s" % token}, data=b"", verify=ca).status_code
+
+    # NTLM requires the binding (as Extended Protection "Required" does); Kerberos checks it when sent.
+    assert (ntlm(right), ntlm(wrong), ntlm(None)) == (200, 401, 401)
+    assert (kerberos(right), kerberos(wrong), kerberos(None)) == (200, 401, 200)
 
 
 def test_a_slow_command_times_out_and_the_client_retries(lab, probe) -> None:
