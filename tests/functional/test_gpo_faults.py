@@ -1,0 +1,303 @@
+"""Half-way failures of the GPO modules against the lab, and the run after them.
+
+The modules' core functions run in-process with a real connection to the lab;
+one write is made to fail on purpose (an SMB connection dropping, the DC refusing
+an LDAP modify). Then: versions in GPT.INI and AD never announce a change that
+SYSVOL does not hold, and the next run (through Ansible, or in-process) converges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import ldap3
+import pytest
+from smbprotocol.exceptions import SMBConnectionClosed
+
+from ansible_collections.webfarm.winauth.plugins.module_utils import _gpo_core
+from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (
+    ADConnectionOptions,
+    ADError,
+    connect,
+    explain_ldap_result,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_core import (
+    GpoContext,
+    ensure_gpo,
+    ensure_link,
+    ensure_user_rights,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gpt import PENDING_MARKER_NAME, TEMPORARY_NAME
+from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import Sysvol, SysvolError
+
+from _gpo_helpers import (
+    EDITOR_VERSION,
+    EFS_CSE,
+    REGISTRY_CSE,
+    account_sid,
+    connection_args,
+    create_ou,
+    delete_tree,
+    directory_version,
+    domain_dn,
+    gpo_edited_elsewhere,
+    gplink_of,
+    gpt_ini_version,
+    inf_path,
+    ldap_connection,
+    listall,
+    password,
+    remove_gpo,
+    run_play,
+    samba_acl_check,
+    samba_parse_inf,
+    samba_tool,
+    sysvol_dir,
+    task,
+    token,
+)
+
+REFUSED = {"result": 50, "description": "insufficientAccessRights",
+           "message": "00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0"}
+
+
+@contextlib.contextmanager
+def gpo_context():
+    conn = connect(ADConnectionOptions(**connection_args()))
+    with conn, GpoContext(conn) as ctx:
+        yield ctx
+
+
+def refuse(attribute: str, monkeypatch) -> None:
+    """The DC refuses to write ``attribute`` (insufficient access), as it does for a user without edit rights."""
+    real = _gpo_core.swap_attribute
+
+    def swap(conn, dn, name, old, new):
+        if name == attribute:
+            raise ADError(explain_ldap_result(REFUSED, "writing %s of %s" % (name, dn), conn.options))
+        return real(conn, dn, name, old, new)
+
+    monkeypatch.setattr(_gpo_core, "swap_attribute", swap)
+
+
+def drop_smb_while_writing(suffix: str, monkeypatch, half: bool = False) -> None:
+    """The SMB connection drops while writing the file whose name ends with ``suffix`` (after half of it)."""
+    real = Sysvol._write_chunks  # pylint: disable=protected-access
+
+    def write(handle, data):
+        if handle.file_name.endswith(suffix):
+            if half:
+                real(handle, data[:len(data) // 2])
+            raise SMBConnectionClosed("injected: the connection was reset by the peer")
+        return real(handle, data)
+
+    monkeypatch.setattr(Sysvol, "_write_chunks", staticmethod(write))
+
+
+def drop_smb_on_remove(suffix: str, monkeypatch) -> None:
+    real = Sysvol.remove
+
+    def remove(self, path):
+        if path.endswith(suffix):
+            raise self._fail("deleting", path, ConnectionResetError("injected: connection reset by peer"))
+        return real(self, path)
+
+    monkeypatch.setattr(Sysvol, "remove", remove)
+
+
+# --------------------------------------------------------------------------- gpo_user_rights
+
+@pytest.fixture(scope="module")
+def rights_gpo():
+    guid = gpo_edited_elsewhere("winauth-test-faults-%s" % token())
+    try:
+        yield guid
+    finally:
+        remove_gpo(guid)
+
+
+def state(guid: str, sid: str) -> tuple[int, int, bool, list[str]]:
+    """(AD version, GPT.INI version, SYSVOL's template grants sid, files next to the template)."""
+    holders = {key: value for key, value in samba_parse_inf(inf_path(guid))["Privilege Rights"]}
+    return (directory_version(guid), gpt_ini_version(guid), "*" + sid in holders.get("SeBatchLogonRight", []),
+            sorted(p.name for p in inf_path(guid).parent.iterdir()))
+
+
+FAULTS = {
+    # name: (account to grant, how the run breaks, what the error says)
+    "smb_drops_while_writing_the_template": ("user1", lambda mp: drop_smb_while_writing(TEMPORARY_NAME, mp, half=True),
+                                             "dropped"),
+    "smb_drops_before_gpt_ini": ("alice", lambda mp: drop_smb_while_writing("GPT.INI.webfarm-winauth-tmp", mp),
+                                 "dropped"),
+    "ldap_refuses_extension_names": ("webops", lambda mp: refuse("gPCMachineExtensionNames", mp),
+                                     "insufficient access rights"),
+    "ldap_refuses_version_number": ("cam-svc", lambda mp: refuse("versionNumber", mp), "insufficient access rights"),
+    "smb_drops_before_removing_the_marker": ("Administrator", lambda mp: drop_smb_on_remove(PENDING_MARKER_NAME, mp),
+                                             "dropped"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_an_interrupted_grant_is_never_announced_early_and_the_next_run_completes_it(rights_gpo, fault,
+                                                                                        monkeypatch) -> None:
+    guid = rights_gpo
+    account, inject, reason = FAULTS[fault]
+    users = "CN=Users,%s" % domain_dn()
+    sid = account_sid("CN=%s,%s" % (account, "OU=ServiceAccounts,%s" % domain_dn()
+                                    if account in ("user1", "cam-svc") else users))
+    base_ad, base_ini, granted, _files = state(guid, sid)
+    assert base_ad == base_ini and not granted
+    template_before = inf_path(guid).read_bytes()
+    if fault == "ldap_refuses_extension_names":  # as another tool left it: without the Security CSE
+        with ldap_connection() as conn:
+            assert conn.modify("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), {
+                "gPCMachineExtensionNames": [(ldap3.MODIFY_REPLACE, [REGISTRY_CSE + EFS_CSE])]}), conn.result
+
+    inject(monkeypatch)
+    with gpo_context() as ctx, pytest.raises((SysvolError, ADError)) as failure:
+        ensure_user_rights(ctx, guid, "SeBatchLogonRight", [account], "add", "present", False, False)
+    monkeypatch.undo()
+    message = str(failure.value)
+    assert reason in message and "\n" not in message and password() not in message
+
+    ad, ini, granted, files = state(guid, sid)
+    # Nothing announces a change SYSVOL does not hold.
+    if ad > base_ad or ini > base_ini:
+        assert granted, "a version went up but the template does not hold the grant"
+    assert ad <= ini  # AD, which clients compare first, is written last
+    if fault == "smb_drops_while_writing_the_template":
+        assert inf_path(guid).read_bytes() == template_before  # the half-written file never replaced it
+    assert PENDING_MARKER_NAME in files
+
+    # The next run finishes the job: one version step above the base, the same in AD and GPT.INI.
+    if fault == "smb_drops_while_writing_the_template":
+        finished, again = run_play([task("gpo_user_rights", {"gpo": guid, "accounts": [account]}),
+                                    task("gpo_user_rights", {"gpo": guid, "accounts": [account]})])
+    else:
+        with gpo_context() as ctx:
+            finished = ensure_user_rights(ctx, guid, "SeBatchLogonRight", [account], "add", "present", False,
+                                          False).result
+            finished["changed"] = bool(finished["steps"])
+            again = ensure_user_rights(ctx, guid, "SeBatchLogonRight", [account], "add", "present", False,
+                                       False).result
+            again["changed"] = bool(again["steps"])
+    assert finished["changed"] and finished["completed_interrupted_change"]
+    assert not again["changed"] and not again["completed_interrupted_change"]
+    ad, ini, granted, files = state(guid, sid)
+    assert granted and ad == ini == base_ad + 1 and (ad >> 16) == (EDITOR_VERSION >> 16)
+    assert files == ["GptTmpl.inf"]
+
+
+# --------------------------------------------------------------------------- gpo
+
+def test_a_gpo_whose_creation_stopped_half_way_is_completed(monkeypatch) -> None:
+    name = "winauth-test-half-%s" % token()
+    guid = None
+    try:
+        real = Sysvol.set_security
+
+        def set_security(self, path, descriptor, information):
+            raise self._fail("setting the ACL of", path, ConnectionResetError("injected: connection reset by peer"))
+
+        monkeypatch.setattr(Sysvol, "set_security", set_security)
+        with gpo_context() as ctx, pytest.raises(SysvolError, match="dropped"):
+            ensure_gpo(ctx, name, None, "present", False)
+        monkeypatch.setattr(Sysvol, "set_security", real)
+        guid = next(g for g, record in listall().items() if record["display name"] == name)
+        assert not (sysvol_dir(guid) / "GPT.INI").exists()
+
+        completed, again = run_play([task("gpo", {"name": name}), task("gpo", {"name": name})])
+        assert completed["changed"] and not completed["created"] and completed["guid"] == guid
+        assert any("with the container's ACL" in step for step in completed["repaired"])
+        assert not again["changed"] and again["acl_consistent"]
+        assert (sysvol_dir(guid) / "GPT.INI").read_bytes() == b"[General]\r\nVersion=0\r\n"
+        expected_acl, actual_acl = samba_acl_check(guid)
+        assert actual_acl == expected_acl
+    finally:
+        remove_gpo(guid)
+
+
+def test_a_missing_child_container_is_added_by_the_next_run(monkeypatch) -> None:
+    name = "winauth-test-child-%s" % token()
+    guid = None
+    try:
+        real = _gpo_core.add_entry
+
+        def add_entry(conn, dn, object_class, attributes=None):
+            if dn.startswith("CN=Machine,"):
+                raise ADError(explain_ldap_result(REFUSED, "creating %s" % dn, conn.options))
+            return real(conn, dn, object_class, attributes)
+
+        monkeypatch.setattr(_gpo_core, "add_entry", add_entry)
+        with gpo_context() as ctx, pytest.raises(ADError, match="insufficient access rights"):
+            ensure_gpo(ctx, name, None, "present", False)
+        monkeypatch.undo()
+        with gpo_context() as ctx:
+            outcome = ensure_gpo(ctx, name, None, "present", False)
+            guid = outcome.result["guid"]
+            assert outcome.changed and outcome.result["repaired"][0].startswith("container CN=Machine,CN=%s" % guid)
+            assert not ensure_gpo(ctx, name, None, "present", False).changed
+        assert samba_acl_check(guid)[0] == samba_acl_check(guid)[1]
+    finally:
+        remove_gpo(guid)
+
+
+def test_a_deletion_stopped_half_way_is_finished_by_the_next_run(monkeypatch) -> None:
+    name = "winauth-test-del-%s" % token()
+    ou = "OU=gpo-del-%s,%s" % (token(), domain_dn())
+    conn = ldap_connection()
+    guid = None
+    try:
+        with gpo_context() as ctx:
+            guid = ensure_gpo(ctx, name, None, "present", False).result["guid"]
+        create_ou(conn, ou)
+        samba_tool("gpo", "setlink", ou, guid)
+        drop_smb_on_remove("GPT.INI", monkeypatch)
+        with gpo_context() as ctx, pytest.raises(SysvolError, match="dropped"):
+            ensure_gpo(ctx, name, None, "absent", False)
+        monkeypatch.undo()
+        # Links went first; the container is still there, so the next run can find the GPO and finish.
+        assert gplink_of(conn, ou) is None and guid in listall()
+        with gpo_context() as ctx:
+            assert ensure_gpo(ctx, name, None, "absent", False).changed
+            assert not ensure_gpo(ctx, name, None, "absent", False).changed
+        assert guid not in listall() and not sysvol_dir(guid).exists()
+        guid = None
+    finally:
+        remove_gpo(guid)
+        delete_tree(conn, ou)
+        conn.unbind()
+
+
+# --------------------------------------------------------------------------- gpo_link
+
+def test_a_link_edited_by_someone_else_meanwhile_is_not_overwritten(monkeypatch) -> None:
+    ou = "OU=gpo-race-%s,%s" % (token(), domain_dn())
+    conn = ldap_connection()
+    ours = theirs = None
+    try:
+        create_ou(conn, ou)
+        with gpo_context() as ctx:
+            ours = ensure_gpo(ctx, "winauth-test-race-ours-%s" % token(), None, "present", False).result["guid"]
+            theirs = ensure_gpo(ctx, "winauth-test-race-theirs-%s" % token(), None, "present", False).result["guid"]
+        real = _gpo_core.read_link_target
+
+        def read_then_someone_else_links(conn_, target):
+            found = real(conn_, target)
+            samba_tool("gpo", "setlink", ou, theirs)  # another administrator, between our read and our write
+            return found
+
+        monkeypatch.setattr(_gpo_core, "read_link_target", read_then_someone_else_links)
+        with gpo_context() as ctx, pytest.raises(ADError, match="changed by someone else"):
+            ensure_link(ctx, ours, ou, "present", None, None, None, [], False, False)
+        monkeypatch.undo()
+        assert theirs.lower() in gplink_of(conn, ou).lower() and ours.lower() not in gplink_of(conn, ou).lower()
+        with gpo_context() as ctx:
+            assert ensure_link(ctx, ours, ou, "present", None, None, None, [], False, False).changed
+        value = gplink_of(conn, ou).lower()
+        assert theirs.lower() in value and ours.lower() in value
+    finally:
+        remove_gpo(ours)
+        remove_gpo(theirs)
+        delete_tree(conn, ou)
+        conn.unbind()
