@@ -34,7 +34,7 @@ from _ansible import VENV_BIN, ansible_env
 from conftest import lab_command
 from winauth_lab.cli import lab_dir, load_seed
 from winauth_lab.dc import SambaDC
-from winauth_lab.node import NodeConfig
+from winauth_lab.nodeconfig import NodeConfig
 from winauth_lab.nodes import NodeFleet, NodeSpec
 from winauth_lab.wsman import parse_duration, powershell_script
 

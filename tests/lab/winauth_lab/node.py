@@ -27,56 +27,19 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from . import remote
 from .nodeauth import Authenticator, ConnectionAuth, Identity
+from .nodeconfig import NodeConfig
 from .wsman import Command, ShellHost, powershell_script
 
-WSMAN_PORT = 5986
 MAX_BODY = 64 * 1024 * 1024
 IDLE_CONNECTION_TIMEOUT = 120.0        # HTTP.sys keeps an idle connection this long
 SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
 _QUIET_ERRORS = (ssl.SSLError, ConnectionError, TimeoutError, socket.timeout, EOFError)
-
-
-@dataclass
-class NodeConfig:
-    """What one node process needs; stored as node.json in the node's directory."""
-
-    name: str                 # SERVER1
-    address: str              # 127.0.0.21
-    fqdn: str                 # server1.camtest.local
-    node_dir: str
-    cert: str
-    key: str
-    ca_cert: str
-    realm: str
-    netbios: str
-    dc_host: str
-    port: int = WSMAN_PORT
-    delay: float = 0.0        # artificial latency added to every remote call (slow-node tests)
-
-    @classmethod
-    def load(cls, path: Path) -> "NodeConfig":
-        return cls(**json.loads(path.read_text()))
-
-    def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-
-    @property
-    def directory(self) -> Path:
-        return Path(self.node_dir)
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "node.log"
-
-    @property
-    def pid_path(self) -> Path:
-        return self.directory / "node.pid"
 
 
 @dataclass

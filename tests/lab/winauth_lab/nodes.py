@@ -28,7 +28,7 @@ import yaml
 
 from . import tls
 from .dc import LabError, SambaDC
-from .node import WSMAN_PORT, NodeConfig
+from .nodeconfig import WSMAN_PORT, NodeConfig
 
 LAB_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 BENCH_PREFIX = "BENCH"
@@ -355,12 +355,13 @@ class NodeFleet:
 
     # -- reset ------------------------------------------------------------------
     def reset_node(self, spec: NodeSpec) -> None:
-        """Back to the initial applicationHost.config and an empty log."""
+        """Back to the initial applicationHost.config and empty logs."""
         directory = self.node_dir(spec)
         directory.mkdir(parents=True, exist_ok=True)
         if not self.write_initial_config(spec):
             self.application_host_config(spec).unlink(missing_ok=True)
         self.log_path(spec).write_text("")
+        (directory / "process.log").write_text("")
 
     def reset_all(self) -> None:
         for spec in self.specs():
