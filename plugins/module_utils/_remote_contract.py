@@ -104,10 +104,14 @@ def parse_marker(script: str) -> tuple[str, str] | None:
 
 
 # The command line of every call, after the marker line: read stdin (the script, then the request) and run the
-# script with the request as its input. Written for Set-StrictMode -Version Latest, which Ansible may prepend.
+# script with the request as its input. Written for Set-StrictMode -Version Latest, which Ansible may prepend,
+# and for Ansible's re-encoding, which trims every line.
 _STUB = """\
 $WinauthStdin = @($input)
-if ($WinauthStdin.Count -lt 2) { Write-Output '{"ok":false,"error":{"code":"invalid_request","message":"expected the script and the request on stdin"}}'; exit 1 }
+if ($WinauthStdin.Count -lt 2) {
+Write-Output '{"ok":false,"error":{"code":"invalid_request","message":"expected the script and the request on stdin"}}'
+exit 1
+}
 $WinauthCode = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($WinauthStdin[0]))
 $WinauthStdin[1] | & ([ScriptBlock]::Create($WinauthCode))
 """

@@ -169,7 +169,7 @@ CASES: list[dict] = [
                        '<windowsAuthentication enabled="false" lockAttributes="useKernelMode">'),
          expect=ok({"sections": [{"element": {"attributes": {
              "useKernelMode": {"value": True, "source": "default", "locked": True},
-             "enabled": {"value": False, "source": "inherited", "locked": ABSENT}}}}]})),
+             "enabled": {"value": False, "source": "inherited"}}}}]})),
 
     # --- apply ---------------------------------------------------------------------------------
     dict(id="apply-enable-windows-auth-at-site", script="iis_config",
@@ -177,9 +177,11 @@ CASES: list[dict] = [
          expect=ok({"changed": True, "committed": True, "results": [
              {"index": 0, "changed": True, "before": False, "after": True},
              {"index": 1, "changed": True, "before": True, "after": False}]}),
-         then=[(read(target(WA, SITE)), ok({"sections": [{"element": {"attributes": {
-             "enabled": attr(True, "local"), "useKernelMode": attr(False, "local")}}}]})),
-               (read(target(WA)), ok({"sections": [{"element": {"attributes": {"enabled": attr(False, "local")}}}]}))]),
+         then=[
+             (read(target(WA, SITE)), ok({"sections": [{"element": {"attributes": {
+                 "enabled": attr(True, "local"), "useKernelMode": attr(False, "local")}}}]})),
+             (read(target(WA)), ok({"sections": [{"element": {"attributes": {"enabled": attr(False, "local")}}}]})),
+         ]),
     dict(id="apply-same-value-changes-nothing", script="iis_config", request=apply(set_(WA, SITE, [], "enabled", False)),
          rc=0, expect=ok({"changed": False, "committed": False, "results": [
              {"index": 0, "changed": False, "before": False, "after": False}]})),
@@ -191,18 +193,20 @@ CASES: list[dict] = [
     dict(id="apply-unknown-element", script="iis_config",
          request=apply(set_(WA, "", ["extendedProtections"], "tokenChecking", "Allow")), rc=1,
          expect=error("unknown_element", section=WA, edit=0)),
-    dict(id="apply-enum-and-flags-by-name", script="iis_config", request=apply(
-        set_(WA, SITE, ["extendedProtection"], "tokenChecking", "require"),
-        set_(WA, SITE, ["extendedProtection"], "flags", "Proxy, AllowDotlessSpn")), rc=0,
-         expect=ok({"results": [{"changed": True, "before": "None", "after": "Require"},
-                                {"changed": True, "before": "None", "after": "Proxy, AllowDotlessSpn"}]})),
-    dict(id="apply-providers-clear-and-add-at-site", script="iis_config", request=apply(
-        clear(WA, SITE, ["providers"]), add(WA, SITE, ["providers"], {"value": "NTLM"})), rc=0,
-         expect=ok({"changed": True, "results": [{"index": 0, "changed": True}, {"index": 1, "changed": True}]}),
-         then=[(read(target(WA, SITE)), ok({"sections": [{"element": {"children": {"providers": {
-             "items": [provider("NTLM", "inherited", True)]}}}}]})),
-               (read(target(WA)), ok({"sections": [{"element": {"children": {"providers": {
-                   "items": [provider("Negotiate", "local", False), provider("NTLM", "local", False)]}}}}]}))]),
+    dict(id="apply-enum-and-flags-by-name", script="iis_config",
+         request=apply(set_(WA, SITE, ["extendedProtection"], "tokenChecking", "require"),
+                       set_(WA, SITE, ["extendedProtection"], "flags", "Proxy, AllowDotlessSpn")),
+         rc=0, expect=ok({"results": [{"changed": True, "before": "None", "after": "Require"},
+                                      {"changed": True, "before": "None", "after": "Proxy, AllowDotlessSpn"}]})),
+    dict(id="apply-providers-clear-and-add-at-site", script="iis_config",
+         request=apply(clear(WA, SITE, ["providers"]), add(WA, SITE, ["providers"], {"value": "NTLM"})),
+         rc=0, expect=ok({"changed": True, "results": [{"index": 0, "changed": True}, {"index": 1, "changed": True}]}),
+         then=[
+             (read(target(WA, SITE)), ok({"sections": [{"element": {"children": {"providers": {
+                 "items": [provider("NTLM", "inherited", True)]}}}}]})),
+             (read(target(WA)), ok({"sections": [{"element": {"children": {"providers": {
+                 "items": [provider("Negotiate", "local", False), provider("NTLM", "local", False)]}}}}]})),
+         ]),
     dict(id="apply-remove-inherited-provider-at-site", script="iis_config",
          request=apply(remove(WA, SITE, ["providers"], {"value": "ntlm"})), rc=0,
          expect=ok({"changed": True}),
@@ -213,12 +217,12 @@ CASES: list[dict] = [
          expect=ok({"changed": False, "committed": False})),
     dict(id="apply-duplicate-key", script="iis_config", request=apply(add(WA, "", ["providers"], {"value": "NTLM"})),
          rc=1, expect=error("duplicate_key", section=WA, edit=0)),
-    dict(id="apply-pool-with-secret", script="iis_config", request=apply(
-        add(POOLS, "", [], {"name": "cam-pool", "managedRuntimeVersion": ""}),
-        set_(POOLS, "", PM, "identityType", "SpecificUser"),
-        set_(POOLS, "", PM, "userName", "CAMTEST\\cam-svc"),
-        set_(POOLS, "", PM, "password", "Pa55w.rd!")), rc=0,
-         expect=ok({"changed": True, "results": [
+    dict(id="apply-pool-with-secret", script="iis_config",
+         request=apply(add(POOLS, "", [], {"name": "cam-pool", "managedRuntimeVersion": ""}),
+                       set_(POOLS, "", PM, "identityType", "SpecificUser"),
+                       set_(POOLS, "", PM, "userName", "CAMTEST\\cam-svc"),
+                       set_(POOLS, "", PM, "password", "Pa55w.rd!")),
+         rc=0, expect=ok({"changed": True, "results": [
              {"index": 0, "changed": True},
              {"index": 1, "changed": True, "before": "ApplicationPoolIdentity", "after": "SpecificUser"},
              {"index": 2, "changed": True, "before": "", "after": "CAMTEST\\cam-svc"},
@@ -233,15 +237,16 @@ CASES: list[dict] = [
                              {"attribute": "password", "found": True, "equal": False}]}]})),
              (apply(set_(POOLS, "", PM, "password", "Pa55w.rd!")),
               ok({"changed": False, "results": [{"changed": False, "secret": True}]}))]),
-    dict(id="apply-compare-on-missing-pool", script="iis_config", request=read(target(POOLS, compare=[
-        {"path": [{"name": "nope"}, "processModel"], "attribute": "password", "value": "x"}])), rc=0,
-         expect=ok({"sections": [{"compare": [{"found": False, "equal": False}]}]})),
+    dict(id="apply-compare-on-missing-pool", script="iis_config",
+         request=read(target(POOLS, compare=[{"path": [{"name": "nope"}, "processModel"], "attribute": "password",
+                                              "value": "x"}])),
+         rc=0, expect=ok({"sections": [{"compare": [{"found": False, "equal": False}]}]})),
     dict(id="apply-set-on-missing-item", script="iis_config",
          request=apply(set_(POOLS, "", [{"name": "nope"}, "processModel"], "identityType", "NetworkService")),
          rc=1, expect=error("item_not_found", section=POOLS, edit=0)),
-    dict(id="apply-is-all-or-nothing", script="iis_config", request=apply(
-        set_(WA, SITE, [], "enabled", True), set_(WA, SITE, [], "useAppPoolCredentials", "perhaps")), rc=1,
-         expect=error("invalid_value", edit=1, attribute="useAppPoolCredentials"),
+    dict(id="apply-is-all-or-nothing", script="iis_config",
+         request=apply(set_(WA, SITE, [], "enabled", True), set_(WA, SITE, [], "useAppPoolCredentials", "perhaps")),
+         rc=1, expect=error("invalid_value", edit=1, attribute="useAppPoolCredentials"),
          then=[(read(target(WA, SITE)), ok({"sections": [{"element": {"attributes": {
              "enabled": attr(False, "inherited")}}}]}))]),
     dict(id="apply-app-host-only-section-at-site", script="iis_config",
@@ -251,28 +256,30 @@ CASES: list[dict] = [
          config_patch=('<windowsAuthentication enabled="false">',
                        '<windowsAuthentication enabled="false" lockAttributes="useKernelMode">'),
          rc=1, expect=error("section_locked", section=WA, location=SITE, attribute="useKernelMode", edit=0)),
-    dict(id="apply-arr-farm-rule-and-proxy", script="iis_config", request=apply(
-        add(FARMS, "", [], {"name": "sso-farm"}),
-        add(FARMS, "", [{"name": "sso-farm"}], {"address": "content1.camtest.local"}),
-        set_(FARMS, "", [{"name": "sso-farm"}, {"address": "content1.camtest.local"}, "applicationRequestRouting"],
-             "httpPort", 8080),
-        add(RULES, "", [], {"name": "ARR_sso-farm_loadbalance", "patternSyntax": "Wildcard", "stopProcessing": True}),
-        set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "match"], "url", "*"),
-        set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "action"], "type", "Rewrite"),
-        set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "action"], "url", "http://sso-farm/{R:0}"),
-        set_(PROXY, "", [], "enabled", True)), rc=0, expect=ok({"changed": True}),
+    dict(id="apply-arr-farm-rule-and-proxy", script="iis_config",
+         request=apply(
+             add(FARMS, "", [], {"name": "sso-farm"}),
+             add(FARMS, "", [{"name": "sso-farm"}], {"address": "content1.camtest.local"}),
+             set_(FARMS, "", [{"name": "sso-farm"}, {"address": "content1.camtest.local"}, "applicationRequestRouting"],
+                  "httpPort", 8080),
+             add(RULES, "", [], {"name": "ARR_sso-farm_loadbalance", "patternSyntax": "Wildcard",
+                                 "stopProcessing": True}),
+             set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "match"], "url", "*"),
+             set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "action"], "type", "Rewrite"),
+             set_(RULES, "", [{"name": "ARR_sso-farm_loadbalance"}, "action"], "url", "http://sso-farm/{R:0}"),
+             set_(PROXY, "", [], "enabled", True)),
+         rc=0, expect=ok({"changed": True}),
          then=[(read(target(FARMS, path=[{"name": "sso-farm"}]), target(RULES)), ok({"sections": [
-             {"found": True, "element": {"attributes": {"name": attr("sso-farm", "local"),
-                                                        "enabled": attr(True, "default")},
-                                         "items": [{"attributes": {"address": attr("content1.camtest.local", "local")},
-                                                    "children": {"applicationRequestRouting": {"attributes": {
-                                                        "httpPort": attr(8080, "local"),
-                                                        "weight": attr(100, "default")}}}}]}},
-             {"element": {"items": [{"attributes": {"name": attr("ARR_sso-farm_loadbalance", "local"),
-                                                    "patternSyntax": attr("Wildcard", "local"),
-                                                    "stopProcessing": attr(True, "local")},
-                                     "children": {"action": {"attributes": {"type": attr("Rewrite", "local")}},
-                                                  "match": {"attributes": {"url": attr("*", "local")}}}}]}},
+             {"found": True, "element": {
+                 "attributes": {"name": attr("sso-farm", "local"), "enabled": attr(True, "default")},
+                 "items": [{"attributes": {"address": attr("content1.camtest.local", "local")},
+                            "children": {"applicationRequestRouting": {"attributes": {
+                                "httpPort": attr(8080, "local"), "weight": attr(100, "default")}}}}]}},
+             {"element": {"items": [{
+                 "attributes": {"name": attr("ARR_sso-farm_loadbalance", "local"),
+                                "patternSyntax": attr("Wildcard", "local"), "stopProcessing": attr(True, "local")},
+                 "children": {"action": {"attributes": {"type": attr("Rewrite", "local")}},
+                              "match": {"attributes": {"url": attr("*", "local")}}}}]}},
          ]}))]),
     dict(id="apply-unknown-op", script="iis_config",
          request=apply({"op": "rename", "section": WA, "location": "", "path": []}), rc=1,

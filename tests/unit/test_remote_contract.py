@@ -10,6 +10,7 @@ the JSON request; ``winauth_lab.remote.dispatch`` answers. The same data is the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -176,6 +177,27 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
                                                                        "attribute": "password", "value": secret}]}]})
     assert [r["op"] for r in node.log] == ["apply", "read"]
     assert node.log[0]["changed"] is True and node.log[0]["edits"][1]["attribute"] == "password"
+    assert node.log[0]["edits"][0]["key"] == {"name": "p1"} and "value" not in node.log[0]["edits"][1]
     assert secret not in json.dumps(node.log)
     assert secret not in node.application_host_config.read_text(encoding="utf-8")
     assert "[enc:IISWASOnlyCngProvider:" in node.application_host_config.read_text(encoding="utf-8")
+
+
+# Each shipped script's text, pinned to its version. A script whose text changes must get a new version (in its
+# marker and in _remote_contract.SCRIPTS) so that hosts, logs and the lab can tell one from the other; then update
+# the digest here (sha256 of the text with LF line ends).
+PINNED = {
+    "iis_config": ("1.0.0", "64f1b9bdad0dc51f544f4179331c2ce44173deb162ace74dc25fee7586a6d5ed"),
+    "gpupdate": ("1.0.0", "a3aef269ea8ca380624f00d517c12a69dbe40d872e50f886a26281e007270161"),
+    "user_rights": ("1.0.0", "50c9e82b574acbd4c287ab327047cfe96f2369214b8314b0ee900b2f97d36120"),
+}
+
+
+def test_a_changed_script_gets_a_new_version() -> None:
+    assert set(PINNED) == set(contract.SCRIPTS)
+    for script_id, (version, digest) in PINNED.items():
+        text = script_text(script_id).replace("\r\n", "\n")
+        actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        assert (contract.SCRIPTS[script_id], actual) == (version, digest), (
+            "%s.ps1 changed: give it a new version in its marker and in _remote_contract.SCRIPTS, teach the lab twin "
+            "that version, and pin the new digest %s here" % (script_id, actual))

@@ -55,7 +55,8 @@ function ConvertTo-JsonValue($Schema, $Value) {
     }
 }
 
-# A requested value converted to what Microsoft.Web.Administration stores; invalid_value when it cannot be.
+# A requested value converted to what Microsoft.Web.Administration takes (enums and flags by name, as Microsoft's
+# samples set them; numbers, booleans and time spans typed); invalid_value when it cannot be.
 function ConvertTo-IisValue($Schema, $Value, [hashtable]$Where) {
     $name = $Schema.Name
     $bad = if ($Schema.IsEncrypted) { "$name has an invalid value" } else { "$name cannot be '$Value'" }
@@ -72,21 +73,22 @@ function ConvertTo-IisValue($Schema, $Value, [hashtable]$Where) {
             'int64' { return [int64]$Value }
             'enum' {
                 foreach ($ev in $Schema.GetEnumValues()) {
-                    if ($ev.Name -eq "$Value" -or "$($ev.Value)" -eq "$Value") { return [int]$ev.Value }
+                    if ($ev.Name -eq "$Value" -or "$($ev.Value)" -eq "$Value") { return $ev.Name }
                 }
                 throw "$name must be one of $(($Schema.GetEnumValues() | ForEach-Object { $_.Name }) -join ', ')"
             }
             'flags' {
-                if ("$Value" -match '^\d+$') { return [int]$Value }
-                $total = 0
-                foreach ($part in @("$Value" -split ',')) {
-                    $part = $part.Trim()
-                    if ($part -eq '') { continue }
-                    $ev = $Schema.GetEnumValues() | Where-Object { $_.Name -eq $part } | Select-Object -First 1
-                    if ($null -eq $ev) { throw "$name has no flag '$part'" }
-                    $total = $total -bor [int]$ev.Value
+                $n = 0
+                if ("$Value" -match '^\d+$') { $n = [long]$Value } else {
+                    foreach ($part in @("$Value" -split ',')) {
+                        $part = $part.Trim()
+                        if ($part -eq '') { continue }
+                        $ev = $Schema.GetEnumValues() | Where-Object { $_.Name -eq $part } | Select-Object -First 1
+                        if ($null -eq $ev) { throw "$name has no flag '$part'" }
+                        $n = $n -bor [long]$ev.Value
+                    }
                 }
-                return $total
+                return (ConvertTo-JsonValue $Schema $n)
             }
             'timeSpan' { return [TimeSpan]::Parse("$Value", [Globalization.CultureInfo]::InvariantCulture) }
             default { return [string]$Value }
@@ -115,7 +117,8 @@ function Get-KeySchemas($ItemSchema) {
     return , $keys
 }
 
-# The item of an element's collection whose key attributes equal the given ones (missing combined-key parts: defaults).
+# The item of an element's collection that a key object names. Unique keys (a site's name, its id): the given ones
+# must match. A combined key (a binding's protocol and bindingInformation): every part, missing parts at their default.
 function Find-Item($Element, $Key, [hashtable]$Where) {
     if ($null -eq $Key -or $Key -is [string] -or $Key -is [array]) { Stop-Winauth 'invalid_request' 'an item key must be an object such as {"name": "DefaultAppPool"}' $Where }
     $cs = $Element.Schema.CollectionSchema
@@ -125,6 +128,9 @@ function Find-Item($Element, $Key, [hashtable]$Where) {
         if ($null -eq $itemSchema.AttributeSchemas[$n]) { Stop-Winauth 'unknown_attribute' "$($itemSchema.Name) has no attribute '$n'" $Where }
     }
     $keys = Get-KeySchemas $itemSchema
+    $unique = @($keys | Where-Object { $_.IsUniqueKey })
+    if ($unique.Count -gt 0) { $keys = @($unique | Where-Object { $names -contains $_.Name }) }
+    if ($keys.Count -eq 0) { return $null }
     foreach ($item in $Element.GetCollection()) {
         $same = $true
         foreach ($ks in $keys) {
@@ -281,6 +287,18 @@ function Invoke-Read($Manager, $Config, $Request) {
     return @{ sections = $sections }
 }
 
+# Run one Microsoft.Web.Administration change: its refusals become invalid_value, or section_locked for a lock violation.
+function Invoke-Change([scriptblock]$Change, [hashtable]$Where) {
+    try {
+        & $Change
+    } catch {
+        if ($_.Exception.Data.Contains('winauth')) { throw }
+        $base = $_.Exception.GetBaseException()
+        $code = if ($base.HResult -eq $LockViolation) { 'section_locked' } else { 'invalid_value' }
+        Stop-Winauth $code $base.Message $Where
+    }
+}
+
 function Invoke-Apply($Manager, $Config, $Request) {
     $results = New-Object System.Collections.ArrayList
     $targets = @{}
@@ -300,6 +318,7 @@ function Invoke-Apply($Manager, $Config, $Request) {
                 $where.attribute = $name
                 $s = $el.Schema.AttributeSchemas[$name]
                 if ($null -eq $s) { Stop-Winauth 'unknown_attribute' "$($el.ElementTagName) has no attribute '$name'" $where }
+                $name = $s.Name
                 $value = ConvertTo-IisValue $s (Get-Prop $e 'value' $null) $where
                 if ($s.IsEncrypted) {
                     $result.secret = $true
@@ -309,7 +328,7 @@ function Invoke-Apply($Manager, $Config, $Request) {
                     $result.after = ConvertTo-JsonValue $s $value
                     $result.changed = -not (Test-Same $s $result.before $result.after)
                 }
-                if ($result.changed) { $el.SetAttributeValue($name, $value) }
+                if ($result.changed) { Invoke-Change { $el.SetAttributeValue($name, $value) } $where }
             } elseif ($op -in 'add', 'remove', 'clear') {
                 if ($null -eq $el.Schema.CollectionSchema) { Stop-Winauth 'not_a_collection' "$($el.ElementTagName) holds no collection" $where }
                 $coll = $el.GetCollection()
@@ -321,15 +340,19 @@ function Invoke-Apply($Manager, $Config, $Request) {
                     foreach ($p in $given.PSObject.Properties) {
                         $s = $new.Schema.AttributeSchemas[$p.Name]
                         if ($null -eq $s) { Stop-Winauth 'unknown_attribute' "$($new.ElementTagName) has no attribute '$($p.Name)'" $where }
-                        $new.SetAttributeValue($s.Name, (ConvertTo-IisValue $s $p.Value $where))
+                        $v = ConvertTo-IisValue $s $p.Value $where
+                        Invoke-Change { $new.SetAttributeValue($s.Name, $v) } $where
                     }
-                    [void]$coll.Add($new)
+                    Invoke-Change { [void]$coll.Add($new) } $where
                     $result.changed = $true
                 } elseif ($op -eq 'remove') {
                     $item = Find-Item $el (Get-Prop $e 'key' $null) $where
-                    if ($null -ne $item) { $coll.Remove($item); $result.changed = $true }
+                    if ($null -ne $item) {
+                        Invoke-Change { $coll.Remove($item) } $where
+                        $result.changed = $true
+                    }
                 } elseif ($coll.Count -gt 0) {
-                    $coll.Clear()
+                    Invoke-Change { $coll.Clear() } $where
                     $result.changed = $true
                 }
             } else {
@@ -337,15 +360,16 @@ function Invoke-Apply($Manager, $Config, $Request) {
             }
             [void]$results.Add($result)
         } catch {
-            if ($_.Exception.Data.Contains('winauth')) { throw }
-            $base = $_.Exception.GetBaseException()
-            $code = if ($base.HResult -eq $LockViolation) { 'section_locked' } else { 'invalid_value' }
-            Stop-Winauth $code $base.Message @{ edit = $index; section = (Get-Prop $e 'section' $null); location = (Get-Prop $e 'location' $null) }
+            # Errors found before the edit's own context was known (section, location) still name the edit.
+            if ($_.Exception.Data.Contains('winauth') -and -not $_.Exception.Data['winauth'].Contains('edit')) {
+                $_.Exception.Data['winauth']['edit'] = $index
+            }
+            throw
         }
         $index++
     }
     $changed = @($results | Where-Object { $_.changed }).Count -gt 0
-    if ($changed) { $Manager.CommitChanges() }
+    if ($changed) { Invoke-Change { $Manager.CommitChanges() } @{} }
     return [ordered]@{ changed = $changed; committed = $changed; results = $results }
 }
 

@@ -108,15 +108,16 @@ def test_iis_express_file_keeps_its_bom_lf_and_two_space_indent(reference: Path)
     old, new, _engine = edited(reference, EXPRESS, set_wa("WebSite1", "enabled", True))
     assert old.startswith(b"\xef\xbb\xbf") and new.startswith(b"\xef\xbb\xbf")
     end = old.rindex(b"</configuration>")
-    assert new == old[:end] + (b'  <location path="WebSite1">\n'
-                        b"    <system.webServer>\n"
-                        b"      <security>\n"
-                        b"        <authentication>\n"
-                        b'          <windowsAuthentication enabled="true" />\n'
-                        b"        </authentication>\n"
-                        b"      </security>\n"
-                        b"    </system.webServer>\n"
-                        b"  </location>\n") + old[end:]
+    block = (b'  <location path="WebSite1">\n'
+             b"    <system.webServer>\n"
+             b"      <security>\n"
+             b"        <authentication>\n"
+             b'          <windowsAuthentication enabled="true" />\n'
+             b"        </authentication>\n"
+             b"      </security>\n"
+             b"    </system.webServer>\n"
+             b"  </location>\n")
+    assert new == old[:end] + block + old[end:]
 
 
 def test_clear_add_and_remove_at_a_site(reference: Path) -> None:

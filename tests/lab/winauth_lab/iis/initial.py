@@ -89,11 +89,7 @@ _TEMPLATE = """\
 
     <configProtectedData>
         <providers>
-            <add name="IISWASOnlyRsaProvider" type="" description="RSA (WAS only)" keyContainerName="iisWasKey" cspProviderName="" useMachineContainer="true" useOAEP="false" />
-            <add name="IISCngProvider" type="Microsoft.ApplicationHost.CngProtectedConfigurationProvider" description="CNG" keyContainerName="iisCngConfigurationKey" useMachineContainer="true" />
-            <add name="IISWASOnlyCngProvider" type="Microsoft.ApplicationHost.CngProtectedConfigurationProvider" description="CNG (WAS only)" keyContainerName="iisCngWasKey" useMachineContainer="true" />
-            <add name="AesProvider" type="Microsoft.ApplicationHost.AesProtectedConfigurationProvider" description="AES session key" keyContainerName="iisConfigurationKey" cspProviderName="" useOAEP="false" useMachineContainer="true" sessionKey="{aes_key}" />
-            <add name="IISWASOnlyAesProvider" type="Microsoft.ApplicationHost.AesProtectedConfigurationProvider" description="AES session key (WAS only)" keyContainerName="iisWasKey" cspProviderName="" useOAEP="false" useMachineContainer="true" sessionKey="{was_key}" />
+{providers}
         </providers>
     </configProtectedData>
 
@@ -296,13 +292,37 @@ _TEMPLATE = """\
             <handlers accessPolicy="Read, Script">
                 <add name="TRACEVerbHandler" path="*" verb="TRACE" modules="ProtocolSupportModule" requireAccess="None" />
                 <add name="OPTIONSVerbHandler" path="*" verb="OPTIONS" modules="ProtocolSupportModule" requireAccess="None" />
-                <add name="StaticFile" path="*" verb="*" modules="StaticFileModule,DefaultDocumentModule,DirectoryListingModule" resourceType="Either" requireAccess="Read" />
+                <add name="StaticFile" path="*" verb="*" modules="{static_modules}" resourceType="Either" requireAccess="Read" />
             </handlers>
         </system.webServer>
     </location>
 
 </configuration>
 """
+
+
+_CNG = "Microsoft.ApplicationHost.CngProtectedConfigurationProvider"
+_AES = "Microsoft.ApplicationHost.AesProtectedConfigurationProvider"
+
+
+def _providers(node_name: str) -> str:
+    """The protected-configuration providers IIS registers, each on one line as IIS writes them."""
+    providers = [
+        [("name", "IISWASOnlyRsaProvider"), ("type", ""), ("description", "RSA (WAS only)"),
+         ("keyContainerName", "iisWasKey"), ("cspProviderName", ""), ("useMachineContainer", "true"),
+         ("useOAEP", "false")],
+        [("name", "IISCngProvider"), ("type", _CNG), ("description", "CNG"),
+         ("keyContainerName", "iisCngConfigurationKey"), ("useMachineContainer", "true")],
+        [("name", "IISWASOnlyCngProvider"), ("type", _CNG), ("description", "CNG (WAS only)"),
+         ("keyContainerName", "iisCngWasKey"), ("useMachineContainer", "true")],
+        [("name", "AesProvider"), ("type", _AES), ("description", "AES session key"),
+         ("keyContainerName", "iisConfigurationKey"), ("cspProviderName", ""), ("useOAEP", "false"),
+         ("useMachineContainer", "true"), ("sessionKey", _lab_key(node_name, "AesProvider"))],
+        [("name", "IISWASOnlyAesProvider"), ("type", _AES), ("description", "AES session key (WAS only)"),
+         ("keyContainerName", "iisWasKey"), ("cspProviderName", ""), ("useOAEP", "false"),
+         ("useMachineContainer", "true"), ("sessionKey", _lab_key(node_name, "IISWASOnlyAesProvider"))],
+    ]
+    return "\n".join("            <add %s />" % " ".join('%s="%s"' % kv for kv in attrs) for attrs in providers)
 
 
 def _lab_key(node_name: str, purpose: str) -> str:
@@ -314,6 +334,6 @@ def _lab_key(node_name: str, purpose: str) -> str:
 
 def initial_config(node_name: str) -> str:
     """The applicationHost.config text a fresh lab node starts from (CRLF line ends; write it as UTF-8)."""
-    text = _TEMPLATE.format(node=node_name.upper(), aes_key=_lab_key(node_name, "AesProvider"),
-                            was_key=_lab_key(node_name, "IISWASOnlyAesProvider"))
+    text = _TEMPLATE.format(node=node_name.upper(), providers=_providers(node_name),
+                            static_modules="StaticFileModule,DefaultDocumentModule,DirectoryListingModule")
     return text.replace("\r\n", "\n").replace("\n", "\r\n")

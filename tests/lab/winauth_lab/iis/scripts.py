@@ -19,6 +19,7 @@ import tempfile
 import typing as t
 from pathlib import Path
 
+from .collection import iis_schema as S
 from .config import ConfigEngine, RemoteError
 from .initial import initial_config
 
@@ -76,12 +77,22 @@ def _sections_summary(request: dict[str, t.Any]) -> list[str]:
 
 
 def _edits_summary(edits: t.Any) -> list[dict[str, t.Any]]:
-    """What each edit touches, never its values (secrets travel in values)."""
+    """What each edit touches: names, paths and item keys, never values (secrets travel in values)."""
     summary = []
     for edit in edits if isinstance(edits, list) else []:
         if not isinstance(edit, dict):
             continue
         entry = {k: edit.get(k) for k in ("op", "section", "location", "path", "attribute") if edit.get(k) is not None}
+        given = edit.get("item") if edit.get("op") == "add" else edit.get("key")
+        section = S.get_section(str(edit.get("section", "")))
+        if isinstance(given, dict) and section is not None:
+            try:
+                coll = S.resolve_element(section, edit.get("path") or []).collection
+            except (KeyError, TypeError, AttributeError):
+                coll = None
+            if coll is not None:
+                keys = {a.name.lower() for a in coll.keys}
+                entry["key"] = {k: v for k, v in given.items() if k.lower() in keys}
         summary.append(entry)
     return summary
 
