@@ -176,13 +176,15 @@ def cmd_down(dc: SambaDC) -> int:
 def cmd_reset(dc: SambaDC) -> int:
     started = time.monotonic()
     fleet = NodeFleet(dc)
-    fleet.stop_all()
     dc.stop()
     dc.restore_snapshot()
     dc.write_krb5_conf()
     write_hosts_block(all_hosts_entries(dc, fleet))
     dc.start()
+    # The node processes keep running: their state is the files reset here, and their acceptors read the
+    # keytab (re-exported from the restored directory) at each Kerberos login.
     fleet.reset_all()
+    fleet.export_keytabs([spec for spec in fleet.specs() if fleet.running(spec)])
     _nodes_up(dc, fleet)
     print("lab: reset to the seeded state in %.1fs (web nodes: initial applicationHost.config, empty logs)"
           % (time.monotonic() - started))
