@@ -1,0 +1,326 @@
+"""webfarm.winauth.spn against the lab's real Samba AD DC.
+
+Every test names its SPNs and objects with a fresh token and removes them, so the
+tests run in any order on the shared lab. What the module did is checked with the
+DC's own tools (ldbsearch, samba-tool) and with Kerberos itself (kinit, kvno).
+Several module runs share one playbook where nothing has to be looked at in
+between: an Ansible start costs seconds on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from _spn_helpers import (
+    Kerberos,
+    add_spns,
+    connection_env,
+    create_computer,
+    create_user,
+    delete_computer,
+    delete_user,
+    dn_of,
+    ldb_add,
+    ldb_delete,
+    new_token,
+    remove_spns,
+    run_module,
+    run_tasks,
+    snapshot,
+    spns_of,
+    task,
+)
+
+SPN = "webfarm.winauth.spn"
+ALICE = ("alice", "Alice-Pa55!")
+WEBOPS = ("webops@camtest.local", "WebOps-Pa55!")
+DOMAIN = "camtest.local"
+
+
+@pytest.fixture()
+def env(lab):
+    return connection_env(lab)
+
+
+@pytest.fixture()
+def scratch_user():
+    """A throwaway user with a password (so it has Kerberos keys), removed afterwards."""
+    name = "spnu-%s" % new_token()
+    create_user(name, "Spn-Test-%s-Pa55!" % name)
+    yield name
+    delete_user(name)
+
+
+# --------------------------------------------------------------------------- the farm's SPN and Kerberos
+
+def test_register_on_pool_identity_then_kerberos_uses_its_key(env, tmp_path):
+    """Seeds 001/004: HTTP/<fqdn> and HTTP/<short> on cam-svc; a user's ticket decrypts with cam-svc's key only."""
+    short = "sso-%s" % new_token()
+    fqdn = "%s.%s" % (short, DOMAIN)
+    try:
+        first = run_module(SPN, {"account": "CAMTEST\\cam-svc", "hosts": [short]}, env, diff=True)
+        assert not first.failed, first.msg
+        assert first.changed
+        assert first["added"] == ["HTTP/%s" % short, "HTTP/%s" % fqdn]
+        assert first["dn"] == dn_of("cam-svc")
+        assert "HTTP/%s" % fqdn not in first.result["diff"]["before"]
+        assert "  - HTTP/%s\n" % fqdn in first.result["diff"]["after"]
+        assert {"http/%s" % short, "http/%s" % fqdn} <= {v.lower() for v in spns_of("cam-svc")}
+
+        krb = Kerberos.create(tmp_path)
+        krb.kinit(*ALICE)
+        ticket = krb.kvno("HTTP/%s" % fqdn)
+        assert ticket.returncode == 0, ticket.stderr
+        accepted = krb.kvno("-k", str(krb.export_keytab("cam-svc")), "HTTP/%s" % fqdn)
+        assert accepted.returncode == 0 and "keytab entry valid" in accepted.stdout, accepted.stdout + accepted.stderr
+        rejected = krb.kvno("-k", str(krb.export_keytab("SERVER1$")), "HTTP/%s" % fqdn)
+        assert rejected.returncode != 0, rejected.stdout
+        assert "keytab entry invalid" in rejected.stdout + rejected.stderr
+
+        again, gone = run_tasks([
+            task(SPN, {"account": "cam-svc", "spns": ["http/%s" % fqdn.upper(), "HTTP/%s" % short]}),
+            task(SPN, {"account": "cam-svc", "hosts": [fqdn], "state": "absent"}),
+        ], env)
+        assert not again.failed and not again.changed and again["added"] == [], again.msg
+        assert gone.changed and sorted(gone["removed"]) == sorted(["HTTP/%s" % short, "HTTP/%s" % fqdn])
+        assert not {"http/%s" % short, "http/%s" % fqdn} & {v.lower() for v in spns_of("cam-svc")}
+    finally:
+        remove_spns(["HTTP/%s" % short, "HTTP/%s" % fqdn], "cam-svc")
+
+
+# --------------------------------------------------------------------------- the seed 001 mistake
+
+def test_same_spn_on_second_computer_fails_naming_holder_then_moves(env):
+    """Seed 001: HTTP/sso on SERVER1$ then SERVER2$: refused naming the holder; with on_conflict=move, moved."""
+    spn = "HTTP/sso-%s.%s" % (new_token(), DOMAIN)
+    server1, server2 = dn_of("SERVER1$"), dn_of("SERVER2$")
+    try:
+        add_spns("SERVER1$", spn)  # the first registration (the module's own adding is tested above)
+        before = snapshot("SERVER1$", "SERVER2$", strict=False)
+        refused, predicted = run_tasks([
+            task(SPN, {"account": "SERVER2$", "spns": [spn.lower()]}),
+            task(SPN, {"account": "SERVER2$", "spns": [spn], "on_conflict": "move"}, check=True, diff=True),
+        ], env)
+        assert refused.failed
+        assert "duplicate SPN" in refused.msg
+        assert "%s is already registered on %s (SERVER1$)" % (spn.lower(), server1) in refused.msg
+        assert "on_conflict=move" in refused.msg
+        assert predicted.changed and not predicted.failed
+        assert predicted["moved_from"] == [{"dn": server1, "sam_account_name": "SERVER1$", "spns": [spn]}]
+        assert snapshot("SERVER1$", "SERVER2$", strict=False) == before  # neither the refusal nor check mode wrote
+
+        moved, again = run_tasks([
+            task(SPN, {"account": "SERVER2$", "spns": [spn], "on_conflict": "move"}, diff=True),
+            task(SPN, {"account": "SERVER2$", "spns": [spn], "on_conflict": "move"}),
+        ], env)
+        assert moved.changed and not moved.failed, moved.msg
+        for key in ("moved_from", "spns", "added", "diff"):
+            assert moved.result[key] == predicted.result[key], key
+        assert "%s:" % server1 in moved.result["diff"]["before"] and "%s:" % server2 in moved.result["diff"]["after"]
+        assert spn.lower() not in {v.lower() for v in spns_of("SERVER1$")}
+        assert spn in spns_of("SERVER2$")
+        assert not again.changed and again["moved_from"] == []
+    finally:
+        remove_spns([spn], "SERVER1$")
+        remove_spns([spn], "SERVER2$")
+
+
+# --------------------------------------------------------------------------- check mode, case, purge
+
+def test_check_mode_predicts_exactly_and_writes_nothing(env, scratch_user):
+    token = new_token()
+    holder = "SPNH%s" % token[:6].upper()
+    create_computer(holder)
+    try:
+        add_spns(scratch_user, "HTTP/old-%s" % token, "MSSQLSvc/db-%s.%s:1433" % (token, DOMAIN))
+        add_spns(holder + "$", "HTTP/taken-%s" % token)
+        args = {"account": scratch_user, "spns": ["HTTP/new-%s" % token, "HTTP/taken-%s" % token], "purge": True,
+                "on_conflict": "move"}
+        before = snapshot(scratch_user, holder + "$")
+        predicted = run_module(SPN, args, env, check=True, diff=True)
+        assert not predicted.failed, predicted.msg
+        assert snapshot(scratch_user, holder + "$") == before  # not a byte changed, uSNChanged included
+
+        applied, second = run_tasks([task(SPN, args, diff=True), task(SPN, args, diff=True)], env)
+        assert not applied.failed, applied.msg
+        for key in ("changed", "spns", "added", "removed", "moved_from", "diff"):
+            assert applied.result[key] == predicted.result[key], key
+        assert sorted(spns_of(scratch_user)) == sorted(predicted["spns"])
+        assert sorted(predicted["spns"]) == sorted(["MSSQLSvc/db-%s.%s:1433" % (token, DOMAIN),
+                                                    "HTTP/new-%s" % token, "HTTP/taken-%s" % token])
+        assert predicted["removed"] == ["HTTP/old-%s" % token]
+        assert spns_of(holder + "$") == []
+        assert not second.changed and not second.failed and second["spns"] == applied["spns"]
+    finally:
+        delete_computer(holder)
+
+
+def test_case_insensitive_comparison_and_purge(env, scratch_user):
+    token = new_token()
+    mixed = "HTTP/Case-%s.CamTest.Local" % token
+    add_spns(scratch_user, mixed, "HTTP/a-%s" % token, "MSSQLSvc/db-%s:1433" % token, "WSMAN/w-%s" % token)
+    before = snapshot(scratch_user)
+    same_lower, same_upper = run_tasks([
+        task(SPN, {"account": scratch_user, "spns": [mixed.lower()]}),
+        task(SPN, {"account": scratch_user, "spns": [mixed.upper(), "http/A-%s" % token.upper()], "purge": True}),
+    ], env)
+    assert snapshot(scratch_user) == before  # runs with nothing to do write nothing
+    purged, http_cleared, absent_upper = run_tasks([
+        task(SPN, {"account": scratch_user, "spns": [mixed, "HTTP/c-%s" % token], "purge": True}),
+        task(SPN, {"account": scratch_user, "service_class": "http", "spns": ["WSMAN/w-%s" % token], "purge": True}),
+        task(SPN, {"account": scratch_user, "spns": ["wsman/W-%s" % token.upper()], "state": "absent"}),
+    ], env)
+    for result in (same_lower, same_upper):
+        assert not result.failed and not result.changed, result.msg
+    assert same_upper["spns"] == same_lower["spns"] and mixed in same_lower["spns"]  # the stored spelling is kept
+    assert purged["removed"] == ["HTTP/a-%s" % token] and purged["added"] == ["HTTP/c-%s" % token]
+    assert sorted(http_cleared["removed"]) == sorted([mixed, "HTTP/c-%s" % token])
+    assert http_cleared["added"] == []
+    assert absent_upper["removed"] == ["WSMAN/w-%s" % token]
+    assert spns_of(scratch_user) == ["MSSQLSvc/db-%s:1433" % token]  # a class never named is never touched
+
+
+# --------------------------------------------------------------------------- refused input, accounts, rights
+
+INVALID = [  # one per rule; tests/unit covers every variant
+    ({"spns": ["/x.camtest.local"]}, "spns: '/x.camtest.local' has an empty service class"),
+    ({"spns": ["HTTP/"]}, "spns: 'HTTP/' has an empty host"),
+    ({"spns": ["HTTP/x camtest.local"]}, "spns: 'HTTP/x camtest.local' contains whitespace"),
+    ({"spns": ["HTTP//x.camtest.local"]}, "spns: 'HTTP//x.camtest.local' contains a double slash"),
+    ({"spns": ["HTTP/x.camtest.local:65536"]}, "spns: 'HTTP/x.camtest.local:65536' has port 65536, outside 1-65535"),
+    ({"spns": ["HTTP/x.camtest.local:web"]}, "has 'web' where a port belongs"),
+    ({"spns": ["HTTP/x.camtest.local/"]}, "ends with an empty service name"),
+    ({"hosts": ["sso:8080"]}, "hosts: 'sso:8080' is not a bare host name"),
+    ({"spns": ["HTTP/x"], "state": "absent", "purge": True}, "purge=true only applies to state=present"),
+]
+
+
+@pytest.fixture(scope="module")
+def refusals(lab):
+    """One playbook for the refusals and the pure warnings: invalid input (refused before any connection: the
+    server is unreachable for those tasks), unknown and ambiguous accounts, HOST and port warnings in check mode.
+    Then a small one at -vvv with the passwords as task arguments: a bind without rights, and a check-mode diff."""
+    env = connection_env(lab)
+    token = new_token()
+    ambiguous = "amb%s" % token[:6]
+    scratch = "spnr-%s" % token
+    create_user(ambiguous, "Amb-Pa55-%s!" % token)
+    create_computer(ambiguous.upper())
+    create_user(scratch, "Spn-Test-%s-Pa55!" % token)
+    try:
+        before = snapshot("cam-svc", strict=False) + snapshot(scratch)
+        tasks = [task(SPN, dict(args, account="cam-svc", server="unreachable.invalid")) for args, _expected in INVALID]
+        tasks += [
+            task(SPN, {"account": "nosuch-%s" % token, "spns": ["HTTP/x-%s" % token]}),
+            task(SPN, {"account": ambiguous, "spns": ["HTTP/x-%s" % token]}),
+            task(SPN, {"account": scratch, "spns": ["HOST/web-%s.%s" % (token, DOMAIN),
+                                                    "HTTP/web-%s.%s:8443" % (token, DOMAIN)]}, check=True),
+        ]
+        results = run_tasks(tasks, env)
+        admin_password = env.pop("WINAUTH_AD_PASSWORD")
+        verbose = run_tasks([
+            task(SPN, {"account": "cam-svc", "spns": ["HTTP/rights-%s.%s" % (token, DOMAIN)],
+                       "username": WEBOPS[0], "password": WEBOPS[1]}),
+            task(SPN, {"account": scratch, "spns": ["HTTP/nolog-%s" % token], "password": admin_password},
+                 check=True, diff=True),
+        ], env, verbosity=3)
+        after = snapshot("cam-svc", strict=False) + snapshot(scratch)
+        yield {"token": token, "ambiguous": ambiguous, "scratch": scratch, "results": results, "verbose": verbose,
+               "unchanged": after == before, "passwords": (admin_password, WEBOPS[1])}
+    finally:
+        delete_user(ambiguous)
+        delete_computer(ambiguous.upper())
+        delete_user(scratch)
+
+
+def test_each_invalid_input_fails_before_connecting(refusals):
+    for (args, expected), result in zip(INVALID, refusals["results"]):
+        assert result.failed, args
+        assert expected in result.msg, (args, result.msg)
+        assert "; " in result.msg  # the fix follows the problem
+
+
+def test_account_not_found_and_ambiguous(refusals):
+    missing, ambiguous = refusals["results"][len(INVALID):len(INVALID) + 2]
+    assert missing.failed
+    assert "account=nosuch-%s: no such account in camtest.local" % refusals["token"] in missing.msg
+    assert ambiguous.failed and "is ambiguous" in ambiguous.msg
+    name = refusals["ambiguous"]
+    assert "CN=%s,CN=Users" % name in ambiguous.msg and "CN=%s,CN=Computers" % name.upper() in ambiguous.msg
+
+
+def test_bind_without_rights_is_refused_clearly(refusals):
+    result = refusals["verbose"][0]
+    assert result.failed
+    assert "cannot write servicePrincipalName on %s" % dn_of("cam-svc") in result.msg
+    assert "webops@camtest.local has no right to change it" in result.msg
+
+
+def test_host_and_port_warnings(refusals):
+    result = refusals["results"][len(INVALID) + 2]
+    token = refusals["token"]
+    assert not result.failed and result.changed, result.msg
+    assert any("HOST/web-%s.%s is a HOST SPN" % (token, DOMAIN) in w for w in result.warnings)
+    assert any("HTTP/web-%s.%s:8443 has a port" % (token, DOMAIN) in w for w in result.warnings)
+
+
+def test_refusals_and_check_mode_wrote_nothing_and_leaked_no_secret(refusals):
+    assert refusals["unchanged"]
+    checked = refusals["verbose"][1]
+    assert not checked.failed and checked.changed and "HTTP/nolog-%s" % refusals["token"] in checked["diff"]["after"]
+    output = checked.output  # the whole -vvv output of the playbook: arguments, results, diff, warnings
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # -vvv did print the task arguments
+    for password in refusals["passwords"]:
+        assert password not in output
+
+
+# --------------------------------------------------------------------------- accounts of every kind
+
+def test_group_managed_service_account_by_name_without_dollar(env):
+    token = new_token()
+    name = "gmsa%s" % token[:6]
+    dn = "CN=%s,CN=Managed Service Accounts,%s" % (name, os.environ["LAB_DOMAIN_DN"])
+    ldb_add("dn: %s\nobjectClass: msDS-GroupManagedServiceAccount\nsAMAccountName: %s$\ndNSHostName: %s.%s\n"
+            "msDS-ManagedPasswordInterval: 30\nuserAccountControl: 4096\n" % (dn, name, name, DOMAIN))
+    try:
+        result = run_module(SPN, {"account": name, "spns": ["HTTP/app-%s.%s" % (token, DOMAIN)]}, env)
+        assert not result.failed, result.msg
+        assert result["dn"].lower() == dn.lower() and result["sam_account_name"] == name + "$"
+        assert spns_of(name + "$") == ["HTTP/app-%s.%s" % (token, DOMAIN)]
+    finally:
+        ldb_delete(dn)
+
+
+# --------------------------------------------------------------------------- the hostname trap
+
+def test_hostname_trap_warns_and_kerberos_really_moves(env, scratch_user, tmp_path):
+    """HTTP/<a computer's own name> on another account: tickets for that name stop decrypting with the machine key."""
+    token = new_token()
+    machine = "TRAP%s" % token[:6].upper()
+    fqdn = "%s.%s" % (machine.lower(), DOMAIN)
+    create_computer(machine, "Trap-%s-Pa55!" % token)
+    try:
+        add_spns(machine + "$", "HOST/%s" % fqdn)
+        krb = Kerberos.create(tmp_path)
+        krb.kinit(*ALICE)
+        machine_keys = krb.export_keytab(machine + "$")
+        before = krb.kvno("-k", str(machine_keys), "HTTP/%s" % fqdn)
+        assert before.returncode == 0, "the KDC maps HTTP/<host> to the computer's HOST SPN: " + before.stderr
+
+        result = run_module(SPN, {"account": scratch_user, "spns": ["HTTP/%s" % fqdn]}, env)
+        assert not result.failed, result.msg
+        trap = [w for w in result.warnings if "HTTP/%s names the host" % fqdn in w]
+        assert len(trap) == 1, result.warnings
+        assert dn_of(machine + "$") in trap[0]
+        for way_out in ("WinRM", "own DNS name", "ansible_winrm_service", "ansible_winrm_kerberos_hostname_override"):
+            assert way_out in trap[0]
+
+        (tmp_path / "after").mkdir()
+        fresh = Kerberos.create(tmp_path / "after")  # a new cache: the old one holds the machine-key ticket
+        fresh.kinit(*ALICE)
+        assert fresh.kvno("-k", str(machine_keys), "HTTP/%s" % fqdn).returncode != 0
+        assert fresh.kvno("-k", str(fresh.export_keytab(scratch_user)), "HTTP/%s" % fqdn).returncode == 0
+    finally:
+        delete_computer(machine)
