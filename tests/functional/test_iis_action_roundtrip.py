@@ -95,8 +95,8 @@ def test_action_plugin_adds_and_reads_back_through_the_file(lab, token, tmp_path
     del lab
     pool = "winauth-probe-%s" % token
     config = node_file("LAB_NODE_CONFIGS", "SERVER1")
-    out, results = play(tmp_path, [{"winauth_iis_pool_probe": {"name": pool, "user": "CAMTEST\\cam-svc",
-                                                                "password": SECRET, "queue_length": 2000}}])
+    probe = {"name": pool, "user": "CAMTEST\\cam-svc", "password": SECRET, "queue_length": 2000}
+    out, results = play(tmp_path, [{"winauth_iis_pool_probe": probe}])
     try:
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         text = config.read_text()

@@ -281,6 +281,12 @@ CASES: list[dict] = [
                  "children": {"action": {"attributes": {"type": attr("Rewrite", "local")}},
                               "match": {"attributes": {"url": attr("*", "local")}}}}]}},
          ]}))]),
+    dict(id="apply-non-ascii-names-round-trip", script="iis_config",
+         request=apply(add(SITES, "", [], {"name": "Caf\u00e9 \u00c9t\u00e9", "id": 2}),
+                       set_(WA, "caf\u00e9 \u00e9t\u00e9", [], "enabled", True)),
+         rc=0, expect=ok({"changed": True}),
+         then=[(read(target(WA, "CAF\u00c9 \u00c9T\u00c9")), ok({"sections": [{
+             "location": "Caf\u00e9 \u00c9t\u00e9", "element": {"attributes": {"enabled": attr(True, "local")}}}]}))]),
     dict(id="apply-unknown-op", script="iis_config",
          request=apply({"op": "rename", "section": WA, "location": "", "path": []}), rc=1,
          expect=error("invalid_request", edit=0)),
