@@ -150,8 +150,7 @@ def apply_link(tokens: list[LinkEntry | Opaque], guid: str, dn: str, state: str 
         wanted = count if order is None else min(order, count)
         return LinkChange(_insert_at_order(_drop_blank(tokens), entry, wanted), True, wanted)
 
-    current = tokens[mine[0]]
-    assert isinstance(current, LinkEntry)
+    current = next(token for token in tokens if isinstance(token, LinkEntry) and token.guid == guid)
     if len(mine) > 1:  # the same GPO linked twice: keep the first, drop the repeats
         tokens = [token for index, token in enumerate(tokens) if index not in mine[1:]]
         changed = True

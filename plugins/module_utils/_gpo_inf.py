@@ -198,8 +198,7 @@ class InfDocument:
             elif _KEY_RE.match(self.lines[index]).group("value").strip().lower() != "yes":  # type: ignore[union-attr]
                 self.lines[index] = "Unicode=yes"
         if self.section_span("Version") is None:
-            after = self.section_span("Unicode")
-            assert after is not None
+            after = self.section_span("Unicode") or (0, len(_UNICODE_SECTION))
             self.lines[after[1]:after[1]] = list(_VERSION_SECTION)
 
 

@@ -175,7 +175,7 @@ def _parse_acl(data: bytes, offset: int) -> tuple[int, list[Ace]]:
     revision, _sbz, _size, count, _sbz2 = struct.unpack_from("<BBHHH", data, offset)
     aces: list[Ace] = []
     pos = offset + 8
-    for _ in range(count):
+    for _index in range(count):
         if len(data) < pos + 4:
             raise SecurityDescriptorError("ACE truncated at offset %d" % pos)
         ace_type, flags, size = struct.unpack_from("<BBH", data, pos)
@@ -184,7 +184,7 @@ def _parse_acl(data: bytes, offset: int) -> tuple[int, list[Ace]]:
         body = data[pos + 4:pos + size]
         if ace_type in (ACCESS_ALLOWED_ACE_TYPE, ACCESS_DENIED_ACE_TYPE):
             mask = struct.unpack_from("<I", body)[0]
-            sid, _ = sid_from_bytes(body, 4)
+            sid = sid_from_bytes(body, 4)[0]
             aces.append(Ace(ace_type, flags, mask, sid))
         elif ace_type in (ACCESS_ALLOWED_OBJECT_ACE_TYPE, ACCESS_DENIED_OBJECT_ACE_TYPE):
             mask, obj_flags = struct.unpack_from("<II", body)
@@ -196,7 +196,7 @@ def _parse_acl(data: bytes, offset: int) -> tuple[int, list[Ace]]:
             if obj_flags & ACE_INHERITED_OBJECT_TYPE_PRESENT:
                 inherited = bytes(body[cursor:cursor + 16])
                 cursor += 16
-            sid, _ = sid_from_bytes(body, cursor)
+            sid = sid_from_bytes(body, cursor)[0]
             aces.append(Ace(ace_type, flags, mask, sid, object_type, inherited))
         else:
             aces.append(Ace(ace_type, flags, raw_body=bytes(body)))
@@ -302,4 +302,3 @@ def _comparable(sd: SecurityDescriptor) -> SecurityDescriptor:
     return SecurityDescriptor(control=sd.control & (SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED |
                                                     SE_DACL_AUTO_INHERIT_REQ),
                               owner=sd.owner, group=sd.group, dacl=sd.dacl)
-

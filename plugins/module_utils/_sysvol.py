@@ -34,7 +34,6 @@ try:
         FileAttributes,
         ImpersonationLevel,
         Open,
-        ShareAccess,
         SMB2QueryInfoRequest,
         SMB2QueryInfoResponse,
         SMB2SetInfoRequest,
@@ -458,7 +457,6 @@ class Sysvol:
             raise self._fail("setting the ACL of", path, exc) from exc
         finally:
             self._close(handle)
-
 
 
 def sysvol_for(options: t.Any, server: str, dc_hostname: str, share: str = SYSVOL_SHARE) -> Sysvol:

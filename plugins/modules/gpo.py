@@ -31,7 +31,7 @@ description:
   - Creating a GPO does not link it anywhere (see M(webfarm.winauth.gpo_link)) and defines no
     setting (see M(webfarm.winauth.gpo_user_rights)).
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:

@@ -27,7 +27,7 @@ description:
   - Without O(target), the GPO is linked to the deepest OU holding all of O(expect_computers),
     which is the OU of the farm's computer accounts.
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:

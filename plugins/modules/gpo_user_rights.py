@@ -37,7 +37,7 @@ description:
     list, C(GPT.INI), the container's C(versionNumber), and the marker's removal. A later run that
     finds the marker announces the change."
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:

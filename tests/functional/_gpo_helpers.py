@@ -140,7 +140,7 @@ def _records(text: str) -> list[dict[str, str]]:
             current = {}
             continue
         if ":" in line:
-            key, _, value = line.partition(":")
+            key, value = line.split(":", 1)
             current[key.strip()] = value.strip()
     if current:
         records.append(current)
@@ -232,7 +232,7 @@ def ldb_attributes(dn: str, *attributes: str) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for line in unfolded:
         if ": " in line and not line.startswith("#"):
-            key, _, value = line.partition(": ")
+            key, value = line.split(": ", 1)
             if key != "dn":
                 values.setdefault(key, []).append(value)
     return values

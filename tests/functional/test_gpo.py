@@ -128,4 +128,3 @@ def test_shared_display_names_and_bad_input_are_refused() -> None:
         remove_gpo(first)
         remove_gpo(second)
         conn.unbind()
-

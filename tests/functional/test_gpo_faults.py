@@ -118,7 +118,7 @@ def rights_gpo():
 
 def state(guid: str, sid: str) -> tuple[int, int, bool, list[str]]:
     """(AD version, GPT.INI version, SYSVOL's template grants sid, files next to the template)."""
-    holders = {key: value for key, value in samba_parse_inf(inf_path(guid))["Privilege Rights"]}
+    holders = dict(samba_parse_inf(inf_path(guid))["Privilege Rights"])
     return (directory_version(guid), gpt_ini_version(guid), "*" + sid in holders.get("SeBatchLogonRight", []),
             sorted(p.name for p in inf_path(guid).parent.iterdir()))
 
@@ -138,8 +138,8 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_an_interrupted_grant_is_never_announced_early_and_the_next_run_completes_it(rights_gpo, fault,
-                                                                                        monkeypatch) -> None:
+def test_an_interrupted_grant_is_never_announced_early_and_the_next_run_completes_it(
+        rights_gpo, fault, monkeypatch) -> None:
     guid = rights_gpo
     account, inject, reason = FAULTS[fault]
     users = "CN=Users,%s" % domain_dn()

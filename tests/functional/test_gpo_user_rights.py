@@ -38,7 +38,7 @@ def template_lines(guid: str) -> list[str]:
 
 def rights(guid: str) -> dict[str, list[str]]:
     """[Privilege Rights] as Samba's own GptTmplInfParser reads the file."""
-    return {key: holders for key, holders in samba_parse_inf(inf_path(guid))["Privilege Rights"]}
+    return dict(samba_parse_inf(inf_path(guid))["Privilege Rights"])
 
 
 def versions(guid: str) -> tuple[int, int]:

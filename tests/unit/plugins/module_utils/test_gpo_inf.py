@@ -71,7 +71,8 @@ def test_reading_rights() -> None:
     assert doc.privilege("seservicelogonright") == ["*S-1-5-20", "*" + OTHER]
     assert doc.privilege("SeTcbPrivilege") == []  # defined, nobody
     assert doc.privilege("SeBatchLogonRight") is None  # not defined
-    assert [key for key, _ in doc.privileges()] == ["SeServiceLogonRight", "SeDenyBatchLogonRight", "SeTcbPrivilege"]
+    names = [right[0] for right in doc.privileges()]
+    assert names == ["SeServiceLogonRight", "SeDenyBatchLogonRight", "SeTcbPrivilege"]
 
 
 def test_new_right_is_added_at_the_end_of_its_section_and_nothing_else_moves() -> None:
@@ -195,7 +196,7 @@ def test_gpmc_backup_template_keeps_its_23_other_rights() -> None:
     current = doc.privilege("SeBatchLogonRight")
     doc.set_privilege("SeBatchLogonRight", compute_holders(current, [SVC], "add"))
     after = doc.privileges()
-    assert [key for key, _ in after] == [key for key, _ in before]
+    assert [right[0] for right in after] == [right[0] for right in before]
     for (key, holders), (_key, new_holders) in zip(before, after):
         if key == "SeBatchLogonRight":
             assert new_holders == holders + ["*" + SVC]
