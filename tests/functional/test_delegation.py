@@ -1,0 +1,212 @@
+"""webfarm.winauth.delegation against the lab's real Samba AD DC.
+
+A throwaway front-end service account (the farm's pool identity, with an HTTP SPN)
+and a throwaway back-end computer (with its own HTTP SPN) per test. The DC's view is
+read with ldbsearch and samba-tool; the KDC proves what constrained delegation and
+protocol transition allow, with real S4U2Self and S4U2Proxy requests (kvno -U -P).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from _spn_helpers import (
+    Kerberos,
+    add_spns,
+    connection_env,
+    create_computer,
+    create_user,
+    delete_computer,
+    delete_user,
+    dn_of,
+    ldb_values,
+    new_token,
+    run_tasks,
+    samba_tool,
+    snapshot,
+    task,
+)
+
+DELEGATION = "webfarm.winauth.delegation"
+TRUSTED_FOR_DELEGATION = 0x80000
+TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
+WEBOPS = ("webops@camtest.local", "WebOps-Pa55!")
+
+
+@dataclass
+class Pair:
+    front: str
+    front_password: str
+    front_spn: str
+    back: str
+    back_spn: str
+
+
+@pytest.fixture()
+def pair():
+    token = new_token()
+    front, back = "front-%s" % token, "BACK%s" % token[:6].upper()
+    password = "Front-%s-Pa55!" % token
+    create_user(front, password)
+    create_computer(back, "Back-%s-Pa55!" % token)
+    try:
+        add_spns(front, "HTTP/front-%s.camtest.local" % token)
+        add_spns(back + "$", "HTTP/back-%s.camtest.local" % token)
+        yield Pair(front, password, "HTTP/front-%s.camtest.local" % token, back, "HTTP/back-%s.camtest.local" % token)
+    finally:
+        delete_user(front)
+        delete_computer(back)
+
+
+@pytest.fixture()
+def env(lab):
+    return connection_env(lab)
+
+
+def uac(sam: str) -> int:
+    return int(ldb_values("(sAMAccountName=%s)" % sam, "userAccountControl")[0])
+
+
+def delegate_to(sam: str) -> list[str]:
+    return ldb_values("(sAMAccountName=%s)" % sam, "msDS-AllowedToDelegateTo")
+
+
+def s4u(pair: Pair, directory) -> tuple[int, str]:
+    """The front end asks for a ticket to the back end as alice, who never logged on with Kerberos to it."""
+    directory.mkdir()
+    krb = Kerberos.create(directory)
+    krb.kinit(pair.front, pair.front_password, forwardable=True)
+    proc = krb.kvno("-U", "alice", "-P", pair.back_spn)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_constrained_delegation_with_and_without_protocol_transition(env, pair, tmp_path):
+    args = {"account": pair.front, "allowed_to_delegate_to": [pair.back_spn], "protocol_transition": True}
+    assert s4u(pair, tmp_path / "none")[0] != 0  # no delegation yet: the KDC refuses
+    before_uac = uac(pair.front)
+    before = snapshot(pair.front, strict=False)  # the kinit above logged on: leave logon attributes out
+    (predicted,) = run_tasks([task(DELEGATION, args, check=True, diff=True)], env)
+    assert not predicted.failed and predicted.changed, predicted.msg
+    assert snapshot(pair.front, strict=False) == before  # check mode wrote nothing
+    assert predicted["allowed_to_delegate_to"] == [pair.back_spn] and predicted["protocol_transition"]
+    assert "protocol_transition: false" in predicted.result["diff"]["before"]
+    assert "    - %s\n  protocol_transition: true" % pair.back_spn in predicted.result["diff"]["after"]
+
+    applied, again = run_tasks([task(DELEGATION, args, diff=True), task(DELEGATION, args)], env)
+    assert not applied.failed and applied.changed, applied.msg
+    for key in ("allowed_to_delegate_to", "protocol_transition", "unconstrained", "user_account_control", "diff"):
+        assert applied.result[key] == predicted.result[key], key
+    assert not again.changed
+    assert delegate_to(pair.front) == [pair.back_spn]
+    assert uac(pair.front) == before_uac | TRUSTED_TO_AUTH_FOR_DELEGATION == applied["user_account_control"]
+    ok, text = s4u(pair, tmp_path / "with-protocol-transition")
+    assert ok == 0, text
+
+    (kerberos_only,) = run_tasks([task(DELEGATION, dict(args, protocol_transition=False))], env)
+    assert kerberos_only.changed and not kerberos_only["protocol_transition"]
+    assert uac(pair.front) == before_uac
+    assert delegate_to(pair.front) == [pair.back_spn]
+    refused, text = s4u(pair, tmp_path / "kerberos-only")
+    assert refused != 0 and "constrained delegation failed" in text, text
+
+    other = "MSSQLSvc/sql-%s.camtest.local:1433" % pair.front
+    exact, cleared = run_tasks([
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other], "state": "exact"}),
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other.upper()], "state": "absent"}),
+    ], env)
+    assert exact["allowed_to_delegate_to"] == [other]
+    assert any("no account of the forest holds %s" % other in w for w in exact.warnings)
+    assert cleared.changed and cleared["allowed_to_delegate_to"] == []
+    assert delegate_to(pair.front) == [] and uac(pair.front) == before_uac
+    assert "UF_TRUSTED_TO_AUTHENTICATE_FOR_DELEGATION: False" in samba_tool("delegation", "show", pair.front).stdout
+
+
+def _ldap_value(lab, dn: str, attribute: str) -> bytes:
+    """The raw value, read with a plain ldap3 connection (not the collection's code)."""
+    import ssl  # pylint: disable=import-outside-toplevel
+
+    import ldap3  # pylint: disable=import-outside-toplevel
+
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=lab["LAB_CA_CERT"])
+    server = ldap3.Server(lab["LAB_DC_HOSTNAME"], port=636, use_ssl=True, tls=tls)
+    with ldap3.Connection(server, "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
+                          lab["LAB_ADMIN_PASSWORD"], auto_bind=True) as conn:
+        conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=[attribute])
+        return bytes(conn.response[0]["raw_attributes"][attribute][0])
+
+
+def test_resource_based_delegation_read_planned_and_refused_by_samba(env, pair, lab):
+    """RBCD as samba-tool writes it: read, compared, planned exactly; the write itself Samba refuses over LDAP."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils._security_descriptor import (  # noqa: E402
+        rbcd_descriptor,
+    )
+
+    samba_tool("delegation", "add-principal", pair.back + "$", pair.front)
+    back_dn, front_dn, server1_dn = dn_of(pair.back + "$"), dn_of(pair.front), dn_of("SERVER1$")
+    front_sid = ldb_values("(sAMAccountName=%s)" % pair.front, "objectSid")[0]
+    assert _ldap_value(lab, back_dn, "msDS-AllowedToActOnBehalfOfOtherIdentity") == \
+        rbcd_descriptor([front_sid]).encode()  # byte for byte what Samba's own tool writes
+
+    before = snapshot(pair.back + "$")
+    present, exact, would_remove, would_add, refused = run_tasks([
+        task(DELEGATION, {"account": pair.back, "rbcd_principals": [pair.front]}),
+        task(DELEGATION, {"account": pair.back + "$", "rbcd_principals": ["CAMTEST\\" + pair.front], "state": "exact"}),
+        task(DELEGATION, {"account": back_dn, "rbcd_principals": [pair.front], "state": "absent"}, check=True,
+             diff=True),
+        task(DELEGATION, {"account": pair.back, "rbcd_principals": ["SERVER1"]}, check=True, diff=True),
+        task(DELEGATION, {"account": pair.back, "rbcd_principals": [pair.front], "state": "absent"}),
+    ], env)
+    for result in (present, exact):
+        assert not result.failed and not result.changed, result.msg
+        assert result["rbcd_principals"] == [{"sid": front_sid, "name": pair.front, "dn": front_dn}]
+    assert would_remove.changed and would_remove["rbcd_principals"] == []
+    assert "    - %s (%s)" % (pair.front, front_sid) in would_remove.result["diff"]["before"]
+    assert "rbcd_principals: []" in would_remove.result["diff"]["after"]
+    assert [p["dn"] for p in would_add["rbcd_principals"]] == [front_dn, server1_dn]
+
+    assert refused.failed
+    assert "refused to write msDS-AllowedToActOnBehalfOfOtherIdentity on %s" % back_dn in refused.msg
+    assert "Nothing was written" in refused.msg and "samba-tool delegation" in refused.msg
+    assert snapshot(pair.back + "$") == before
+    assert "msDS-AllowedToActOnBehalfOfOtherIdentity: %s" % front_dn in \
+        samba_tool("delegation", "show", pair.back + "$").stdout
+
+
+def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):
+    offline = {"account": pair.front, "server": "unreachable.invalid"}  # refused before connecting, or it would fail
+    before_uac = uac(pair.front)
+    no_opt_in, bad_spn, bad_principal, nothing, opted_in, again, no_rights = run_tasks([
+        task(DELEGATION, dict(offline, unconstrained=True)),
+        task(DELEGATION, dict(offline, allowed_to_delegate_to=["HTTP//back"])),
+        task(DELEGATION, dict(offline, rbcd_principals=[""])),
+        task(DELEGATION, offline),
+        task(DELEGATION, {"account": pair.front, "unconstrained": True, "allow_unconstrained": True}, diff=True),
+        task(DELEGATION, {"account": pair.front, "unconstrained": True, "allow_unconstrained": True}),
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [pair.back_spn],
+                          "username": WEBOPS[0], "password": WEBOPS[1]}),
+    ], env)
+    assert no_opt_in.failed and "unconstrained=true is refused without allow_unconstrained=true" in no_opt_in.msg
+    assert bad_spn.failed and "allowed_to_delegate_to: 'HTTP//back' contains a double slash" in bad_spn.msg
+    assert bad_principal.failed and "rbcd_principals: an empty account name" in bad_principal.msg
+    assert nothing.failed and "nothing to manage" in nothing.msg
+
+    assert opted_in.changed and opted_in["unconstrained"]
+    assert "unconstrained: false" in opted_in.result["diff"]["before"]
+    assert "unconstrained: true" in opted_in.result["diff"]["after"]
+    for result in (opted_in, again):
+        assert any("trusted for unconstrained delegation" in w for w in result.warnings), result.warnings
+    assert not again.changed
+    assert uac(pair.front) == before_uac | TRUSTED_FOR_DELEGATION
+    assert "UF_TRUSTED_FOR_DELEGATION: True" in samba_tool("delegation", "show", pair.front).stdout
+    assert no_rights.failed
+    assert "cannot write msDS-AllowedToDelegateTo on %s" % dn_of(pair.front) in no_rights.msg
+    assert "webops@camtest.local has no right" in no_rights.msg and "SeEnableDelegationPrivilege" in no_rights.msg
+    assert delegate_to(pair.front) == []
+
+    (cleared,) = run_tasks([task(DELEGATION, {"account": pair.front, "unconstrained": False})], env)
+    assert cleared.changed and not cleared["unconstrained"] and cleared.warnings == []
+    assert uac(pair.front) == before_uac
+    assert os.environ["LAB_ADMIN_PASSWORD"] not in cleared.output
