@@ -443,9 +443,9 @@ def _kill_once_connected(config: NodeConfig, pid: int, after: float, timeout: fl
     """SIGKILL the node `after` seconds after a client connection to it is established."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        established = subprocess.run(["ss", "-Htn", "state", "established", "src", "%s:%d" % (config.address,
-                                                                                          config.port)],
-                                     capture_output=True, text=True, check=False).stdout
+        source = "%s:%d" % (config.address, config.port)
+        established = subprocess.run(["ss", "-Htn", "state", "established", "src", source], capture_output=True,
+                                     text=True, check=False).stdout
         if established.strip():
             time.sleep(after)
             break
