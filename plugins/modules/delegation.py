@@ -16,7 +16,7 @@ description:
   - I(Constrained delegation), on the delegating account (the pool identity) -
     O(allowed_to_delegate_to) fills C(msDS-AllowedToDelegateTo) with the SPNs of the services it may
     reach as the user. O(protocol_transition) sets C(TRUSTED_TO_AUTH_FOR_DELEGATION) in
-    C(userAccountControl) ("use any authentication protocol"): needed when users reach the site
+    C(userAccountControl) ("use any authentication protocol"), needed when users reach the site
     with NTLM, Basic or forms logon rather than Kerberos.
   - I(Resource-based constrained delegation) (RBCD), on the target account (the back-end service's
     account) - O(rbcd_principals) names the accounts allowed to delegate to it, stored as a security
@@ -26,17 +26,17 @@ description:
     O(allow_unconstrained=true), and always warned about.
   - All changes of a task go to the account in one LDAP modify; a second run changes nothing.
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:
   account:
     description:
-      - The account whose delegation settings are managed: the delegating account for
+      - The account whose delegation settings are managed, that is the delegating account for
         O(allowed_to_delegate_to), O(protocol_transition) and O(unconstrained); the target for
         O(rbcd_principals).
       - Named as sAMAccountName (C(cam-svc), C(SQL1$), a computer or (g)MSA also without C($)),
-        C(DOMAIN\\name), UPN, DN or SID.
+        C(DOMAIN\name), UPN, DN or SID.
     type: str
     required: true
   allowed_to_delegate_to:

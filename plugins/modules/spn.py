@@ -10,25 +10,25 @@ module: spn
 short_description: Register service principal names on one account, forest-wide unique
 version_added: 0.1.0
 description:
-  - Adds or removes service principal names (SPNs) on one Active Directory account: a user
-    (the application pool identity of a farm, such as C(cam-svc)), a computer, a managed
+  - Adds or removes service principal names (SPNs) on one Active Directory account, which may be a
+    user (the application pool identity of a farm, such as C(cam-svc)), a computer, a managed
     service account or a group managed service account (gMSA).
   - Before adding, searches the whole forest through the Global Catalog for every SPN to add,
     in one search, as C(setspn -S) does. An SPN another account holds is refused, naming the
     holder (O(on_conflict=fail)), or moved to this account (O(on_conflict=move)). If another
     writer registers it between that search and the write, the DC's refusal is reported with
     the same message.
-  - SPNs are compared as Active Directory compares them, case-insensitively:
+  - SPNs are compared as Active Directory compares them, case-insensitively.
     C(HTTP/sso.camtest.local) and C(http/SSO.camtest.local) are the same SPN, and the
     account's existing spelling is kept.
   - Nothing the task does not name is removed, except with O(purge=true), which makes the
     account's SPNs of the named service classes exactly the list.
   - Warns about the known traps, see O(spns).
-  - Cost of a run that changes something: one Global Catalog search, then one LDAP modify per
+  - Cost of a run that changes something is one Global Catalog search, then one LDAP modify per
     touched account (each holder an SPN is moved from, then the account), whatever the number
     of SPNs.
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:
@@ -36,7 +36,7 @@ options:
     description:
       - The account that must hold the SPNs.
       - A sAMAccountName (C(cam-svc), C(SERVER1$); a computer, MSA or gMSA may be named
-        without its trailing C($)), C(DOMAIN\\name), a UPN (C(cam-svc@camtest.local)), a
+        without its trailing C($)), C(DOMAIN\name), a UPN (C(cam-svc@camtest.local)), a
         distinguished name or a SID.
       - The task fails when no account or more than one matches.
     type: str
@@ -69,7 +69,7 @@ options:
   service_class:
     description:
       - The service class of the SPNs built from O(hosts). Defaults to C(HTTP) when O(hosts) is set.
-      - With O(purge=true), this class is purged too, even with no O(hosts): O(service_class=HTTP),
+      - With O(purge=true), this class is purged too, even with no O(hosts); O(service_class=HTTP),
         O(purge=true) and empty O(spns) remove every HTTP SPN of the account.
     type: str
   dns_domain:

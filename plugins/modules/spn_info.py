@@ -12,14 +12,15 @@ version_added: 0.1.0
 description:
   - Read-only answers to the three questions C(setspn) answers, from the Global Catalog, so the
     whole forest is searched.
-  - O(spns) is C(setspn -Q): which accounts hold the SPNs matching each pattern.
-  - O(accounts) is C(setspn -L): the SPNs of each account.
-  - O(duplicates=true) is C(setspn -X): every SPN registered on more than one account, compared
+  - O(spns) is C(setspn -Q), which accounts hold the SPNs matching each pattern.
+  - O(accounts) is C(setspn -L), the SPNs of each account.
+  - O(duplicates=true) is C(setspn -X), every SPN registered on more than one account, compared
     case-insensitively as Active Directory compares them. A duplicated SPN breaks Kerberos for
-    that name: the KDC cannot tell whose key to encrypt the ticket with (a Windows DC refuses and
-    logs KDC event 11), and browsers fall back to NTLM without saying so.
+    that name, because the KDC cannot tell whose key to encrypt the ticket with (a Windows DC refuses
+    and logs KDC event 11; the lab's Samba KDC answers that it does not know the name), and browsers
+    fall back to NTLM without saying so.
 author:
-  - webfarm.winauth contributors
+  - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
   - webfarm.winauth.ad
 options:
@@ -33,7 +34,7 @@ options:
     default: []
   accounts:
     description:
-      - Accounts whose SPNs to list, named as sAMAccountName, C(DOMAIN\\name), UPN, DN or SID.
+      - Accounts whose SPNs to list, named as sAMAccountName, C(DOMAIN\name), UPN, DN or SID.
     type: list
     elements: str
     default: []
