@@ -324,3 +324,55 @@ def test_hostname_trap_warns_and_kerberos_really_moves(env, scratch_user, tmp_pa
         assert fresh.kvno("-k", str(fresh.export_keytab(scratch_user)), "HTTP/%s" % fqdn).returncode == 0
     finally:
         delete_computer(machine)
+
+
+# --------------------------------------------------------------------------- the race the pre-check cannot see
+
+def _admin_connection(lab):
+    from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (  # noqa: E402
+        ADConnectionOptions,
+        connect,
+    )
+
+    return connect(ADConnectionOptions(server=lab["LAB_DC_HOSTNAME"], auth="simple", tls="ldaps",
+                                       username="%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
+                                       password=lab["LAB_ADMIN_PASSWORD"], ca_cert=lab["LAB_CA_CERT"]))
+
+
+def test_duplicate_registered_after_the_check_is_explained_like_the_check_and_a_move_is_undone(lab, scratch_user):
+    """Plan (one forest search), then another writer registers the SPN, then apply: the DC refuses with 0000202F.
+
+    The plan also moves an SPN from a first holder; the refused write of the account must put it back there.
+    """
+    from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import build_desired, plan_spns  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._spn_directory import (  # noqa: E402
+        apply_spn_plan,
+        find_account,
+        forest_holders,
+    )
+
+    token = new_token()
+    raced, moved = "HTTP/race-%s.%s" % (token, DOMAIN), "HTTP/moved-%s.%s" % (token, DOMAIN)
+    holder, racer = "RACEH%s" % token[:6].upper(), "RACER%s" % token[:6].upper()
+    create_computer(holder)
+    create_computer(racer)
+    try:
+        add_spns(holder + "$", moved)
+        with _admin_connection(lab) as conn:
+            desired = build_desired([raced, moved], [], None, DOMAIN)
+            account = find_account(conn, scratch_user)
+            plan = plan_spns(account, desired, "present", holders=forest_holders(conn, desired), on_conflict="move")
+            assert plan.to_add == [raced, moved] and list(plan.moves.values()) == [[moved]]
+            add_spns(racer + "$", raced)  # another writer, between the check and the write
+            with pytest.raises(ADError) as info:
+                apply_spn_plan(conn, plan)
+        message = str(info.value)
+        assert "%s is already registered on %s (%s$)" % (raced, dn_of(racer + "$"), racer) in message
+        assert "registered there after this task checked" in message
+        assert "put back on %s" % dn_of(holder + "$") in message
+        assert spns_of(scratch_user) == []
+        assert spns_of(holder + "$") == [moved]
+    finally:
+        delete_computer(holder)
+        delete_computer(racer)
