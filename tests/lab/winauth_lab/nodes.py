@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,9 +278,9 @@ class NodeFleet:
         if not wanted:
             return []
         self.write_ntlm_user_file()
+        self.stop_nodes(wanted)       # a stale process of these nodes (lost pid file or port), if any
         launched = []
         for spec in wanted:
-            self.stop_node(spec)      # a stale process that lost its port, if any
             busy = _port_open(spec.address, WSMAN_PORT, 0.2)
             if busy:
                 raise LabError("%s:%d is already taken by another process; stop it first" % (spec.address, WSMAN_PORT))
@@ -320,38 +321,53 @@ class NodeFleet:
         while time.monotonic() < deadline and any(_port_open(address, WSMAN_PORT, 0.1) for address in addresses):
             time.sleep(0.05)
 
-    def stop_node(self, spec: NodeSpec) -> None:
-        self.stop_pids([(self.pid(spec), self.config_path(spec), spec.address)])
-        (self.node_dir(spec) / "node.pid").unlink(missing_ok=True)
-
-    def _stop_dirs(self, keep: set[str]) -> list[str]:
-        """Stop the node processes with a pid file under the nodes directory, except those in keep."""
-        targets, stopped, pid_files = [], [], []
-        for pid_file in sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []:
-            if pid_file.parent.name in keep:
+    def _node_processes(self) -> dict[int, Path]:
+        """pid -> node.json of every node process of this lab, found in /proc (even one whose pid file is gone)."""
+        found = {}
+        prefix = str(self.nodes_dir) + os.sep
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
                 continue
-            config_path = pid_file.with_name("node.json")
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            paths = [arg.decode(errors="replace") for arg in argv if arg.endswith(b"node.json")]
+            if b"winauth_lab.node" in argv and paths and paths[0].startswith(prefix):
+                found[int(proc.name)] = Path(paths[0])
+        return found
+
+    def _stop_dirs(self, wanted: typing.Callable[[str], bool]) -> list[str]:
+        """Stop this lab's node processes (by pid file, or found without one) whose directory name is wanted."""
+        targets, stopped = [], []
+        for pid, config_path in sorted(self._node_processes().items()):
+            if not wanted(config_path.parent.name) or not _is_node_process(pid, config_path):
+                continue
             try:
                 address = json.loads(config_path.read_text())["address"]
             except (OSError, ValueError, KeyError):
-                continue
-            pid = _pid_of(pid_file)
-            if _is_node_process(pid, config_path):
-                stopped.append(pid_file.parent.name.upper())
+                address = "127.0.0.1"
             targets.append((pid, config_path, address))
-            pid_files.append(pid_file)
+            stopped.append(config_path.parent.name.upper())
         self.stop_pids(targets)
+        pid_files = sorted(self.nodes_dir.glob("*/node.pid")) if self.nodes_dir.exists() else []
         for pid_file in pid_files:
-            pid_file.unlink(missing_ok=True)
-        return stopped
+            if wanted(pid_file.parent.name):
+                pid_file.unlink(missing_ok=True)
+        return sorted(set(stopped))
 
     def stop_all(self) -> list[str]:
         """Stop every node process of this lab (bench nodes included); return the names of those stopped."""
-        return self._stop_dirs(set())
+        return self._stop_dirs(lambda name: True)
 
     def stop_unwanted(self) -> list[str]:
         """Stop running nodes that are no longer part of the lab (e.g. bench nodes after NODES went down)."""
-        return self._stop_dirs({self.node_dir(spec).name for spec in self.specs()})
+        keep = {self.node_dir(spec).name for spec in self.specs()}
+        return self._stop_dirs(lambda name: name not in keep)
+
+    def stop_nodes(self, specs: list[NodeSpec]) -> list[str]:
+        names = {self.node_dir(spec).name for spec in specs}
+        return self._stop_dirs(lambda name: name in names)
 
     # -- reset ------------------------------------------------------------------
     def reset_node(self, spec: NodeSpec) -> None:
