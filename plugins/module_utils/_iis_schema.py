@@ -366,6 +366,8 @@ def _web_farms() -> Element:
         Element("loadBalancing", (
             _e("algorithm", "WeightedRoundRobin", "WeightedRoundRobin", "RequestHash", "LeastRequests",
                "LeastResponseTime", "WeightedTotalTraffic", numbers=(0, 4, 1, 2, 3)),
+            Attr("hashServerVariable", "string", None, case_sensitive=True),   # RequestHash on a server variable
+            _s("queryStringNames"),                                           # RequestHash on query string names
         )),
     ))
     farm = Element("webFarm", (
