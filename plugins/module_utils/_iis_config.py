@@ -50,11 +50,20 @@ class Target:
     location: str = ""
     path: Path = ()
     secrets: tuple[SecretCheck, ...] = ()
+    location_optional: bool = False     # a missing site gives found: false instead of location_not_found (1.1.0)
+    state: bool = False                 # also read the runtime state of the item at path (pools, sites; 1.1.0)
+    each_application: bool = False      # read the section at every application's path (location ""; 1.1.0)
 
     def request(self) -> dict[str, t.Any]:
         request: dict[str, t.Any] = {"section": self.section, "location": self.location, "path": list(self.path)}
         if self.secrets:
             request["compare"] = [check.request() for check in self.secrets]
+        if self.location_optional:
+            request["location_optional"] = True
+        if self.state:
+            request["state"] = True
+        if self.each_application:
+            request["each_application"] = True
         return request
 
 
@@ -138,6 +147,9 @@ class SectionState:
     override_mode: str
     element: Element
     compares: dict[tuple[str, str], bool]
+    location_found: bool = True                 # False: the site of an optional location does not exist
+    state: str | None = None                    # runtime state of the item at path (Target.state), None if absent
+    applications: list["SectionState"] = field(default_factory=list)   # Target.each_application: one per path
 
     @classmethod
     def from_result(cls, target: Target, result: dict[str, t.Any]) -> "SectionState":
@@ -147,8 +159,14 @@ class SectionState:
         schema = S.resolve_element(section, target.path)
         compares = {(describe_path(c.get("path", [])), str(c.get("attribute")).lower()): bool(c.get("equal"))
                     for c in result.get("compare", [])}
+        applications = [cls(section, str(entry.get("location", "")), tuple(target.path),
+                            str(entry.get("override_mode_effective", "")), Element(entry.get("element"), schema), {})
+                         for entry in result.get("applications", []) or [] if isinstance(entry, dict)]
+        state = result.get("state")
         return cls(section, str(result.get("location", target.location)), tuple(target.path),
-                   str(result.get("override_mode_effective", "")), Element(result.get("element"), schema), compares)
+                   str(result.get("override_mode_effective", "")), Element(result.get("element"), schema), compares,
+                   location_found=result.get("location_found", True) is not False,
+                   state=str(state) if state is not None else None, applications=applications)
 
     def at(self, path: t.Sequence[t.Any]) -> Element:
         """The element at a path below the one read (items that do not exist give an absent element)."""
