@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import SectionState, Target, read_request
@@ -65,7 +65,18 @@ class RemoteRunner:
         command = shell._encode_script(contract.stub(script_id, contract.SCRIPTS[script_id]), as_list=False,
                                        strict_mode=False, preserve_rc=False)
         self.calls += 1
-        response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
+        try:
+            response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
+        except AnsibleConnectionFailure:
+            raise
+        except (ConnectionError, OSError) as exc:
+            raise _lost_connection(self._action, script_id, exc) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            # requests/urllib3 errors (winrm, psrp) are not OSError subclasses at every level.
+            if any(cls.__name__ in ("ConnectionError", "ProtocolError", "ChunkedEncodingError")
+                   for cls in type(exc).__mro__):
+                raise _lost_connection(self._action, script_id, exc) from exc
+            raise
         return contract.parse_response(response.get("rc", 1), response.get("stdout", ""),
                                        response.get("stderr", ""), script_id)
 
@@ -89,6 +100,15 @@ class RemoteRunner:
 
     def user_rights(self, rights: t.Sequence[str]) -> dict[str, list[dict[str, t.Any]]]:
         return self.run("user_rights", {"rights": list(rights)})["rights"]
+
+
+def _lost_connection(action: t.Any, script_id: str, exc: Exception) -> AnsibleConnectionFailure:
+    """A connection that broke during a remote call makes the host unreachable, as Ansible reports it."""
+    host = getattr(action._play_context, "remote_addr", None) or "the host"
+    return AnsibleConnectionFailure("lost the connection to %s while running webfarm.winauth's %s script (%s); "
+                                    "the host may have gone down or restarted its WinRM service: check it, then run "
+                                    "the play again" % (host, script_id, str(exc).splitlines()[0] if str(exc) else
+                                                         type(exc).__name__))
 
 
 def action_error(exc: Exception) -> str:

@@ -153,7 +153,7 @@ def test_command_lines_fit_cmd_exe() -> None:
 
 def test_anything_else_is_refused(node: NodeContext) -> None:
     rc, stdout, stderr = dispatch("Get-ChildItem C:\\", b"", node)
-    assert rc != 0 and stdout == b"" and stderr.decode() == REFUSAL
+    assert rc != 0 and stdout == b"" and stderr.decode() == REFUSAL + "\r\n"
     request = {"op": "read", "sections": []}
     older = script_text("iis_config").replace("Version = '1.0.0'", "Version = '0.9.0'")
     rc, stdout, stderr = dispatch(contract.stub("iis_config", "0.9.0"), contract.payload(older, request), node)
@@ -162,7 +162,7 @@ def test_anything_else_is_refused(node: NodeContext) -> None:
                                   contract.payload("Remove-Item C:\\ -Recurse", request), node)
     assert rc != 0 and b"not the one the command line names" in stderr and stdout == b""
     rc, _stdout, stderr = dispatch(contract.stub("format_disk", "1.0.0"), b"{}", node)
-    assert rc != 0 and stderr.decode() == REFUSAL
+    assert rc != 0 and stderr.decode() == REFUSAL + "\r\n"
 
 
 def test_calls_are_logged_without_values(node: NodeContext) -> None:

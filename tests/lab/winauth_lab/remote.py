@@ -90,12 +90,12 @@ def dispatch(script: str, stdin: bytes, node: NodeContext) -> tuple[int, bytes, 
     """Run the twin of a recognised remote script; refuse anything else."""
     marker = remote_contract.parse_marker(script or "")
     if marker is None or marker[0] not in HANDLERS:
-        return 1, b"", REFUSAL.encode("utf-8")
+        return 1, b"", (REFUSAL + "\r\n").encode("utf-8")
     script_id, version = marker
     supported = remote_contract.SCRIPTS[script_id]
     if version != supported:
         message = "%s; the script %s is version %s, this lab runs version %s" % (REFUSAL, script_id, version, supported)
-        return 1, b"", message.encode("utf-8")
+        return 1, b"", (message + "\r\n").encode("utf-8")
     try:
         payload_script, text = remote_contract.split_payload(stdin or b"")
     except ValueError:
@@ -103,7 +103,7 @@ def dispatch(script: str, stdin: bytes, node: NodeContext) -> tuple[int, bytes, 
         return 1, (json.dumps({"ok": False, "error": {"code": "invalid_request", "message": "expected the script "
                                                       "and the request on stdin"}}) + "\r\n").encode("ascii"), b""
     if remote_contract.parse_marker(payload_script) != marker:
-        return 1, b"", ("%s; the script on stdin is not the one the command line names (%s %s)"
+        return 1, b"", ("%s; the script on stdin is not the one the command line names (%s %s)\r\n"
                         % (REFUSAL, script_id, version)).encode("utf-8")
     started = time.monotonic()
     record: dict[str, t.Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "node": node.name,
