@@ -238,6 +238,19 @@ def ldb_attributes(dn: str, *attributes: str) -> dict[str, list[str]]:
     return values
 
 
+def gpo_exists(guid: str) -> bool:
+    """Whether the DC's database holds the GPO's container (ldbsearch)."""
+    return bool(ldb_attributes("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), "objectClass"))
+
+
+def gpo_named(name: str) -> list[str]:
+    """GUIDs of the containers with this display name (ldbsearch)."""
+    proc = subprocess.run(["ldbsearch", "-H", lab("LAB_SAM_LDB"), "-b", "CN=Policies,CN=System,%s" % domain_dn(),
+                           "-s", "one", "(displayName=%s)" % name, "name"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    return [line.split(": ", 1)[1].upper() for line in proc.stdout.splitlines() if line.startswith("name: ")]
+
+
 def directory_version(guid: str) -> int:
     found = ldb_attributes("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), "versionNumber")
     return int(found["versionNumber"][0]) & 0xFFFFFFFF
@@ -333,10 +346,8 @@ def create_gpo_with_samba_tool(name: str) -> str:
 
 
 def remove_gpo(guid: str | None) -> None:
-    """Best-effort clean-up of a test GPO: links (samba-tool gpo del removes them), container, folder."""
+    """Best-effort clean-up of a test GPO: its links, its container (plain LDAP) and its folder (on disk)."""
     if not guid:
-        return
-    if samba_tool("gpo", "del", guid, check=False).returncode == 0:
         return
     with ldap_connection() as conn:
         conn.search(domain_dn(), "(gPLink=*%s*)" % guid, attributes=["gPLink"])
