@@ -39,6 +39,7 @@ from winauth_lab.nodeconfig import NodeConfig
 from winauth_lab.nodes import NodeFleet, NodeSpec
 from winauth_lab.wsman import parse_duration, powershell_script
 
+IIS_ACTION_PLUGINS = Path(__file__).resolve().parent / "_iis_action_plugins" / "action"
 ACTION_PLUGINS = Path(__file__).resolve().parent / "_lab_node_plugins" / "action"
 REFUSAL = "runs only webfarm.winauth remote scripts"
 PROBE = NodeSpec("PROBE", "127.0.0.99", "camtest.local", computer_account=False)
@@ -468,6 +469,25 @@ def test_a_node_killed_during_a_command_fails_the_task_with_the_connection_error
     assert "FAILED | rc=-1" in line, out.stdout + out.stderr
     assert "Connection refused" in line or "Connection aborted" in line, line
     assert REFUSAL not in line
+
+
+def test_a_node_killed_during_a_collection_script_is_unreachable(lab, fleet, probe, tmp_path) -> None:
+    """Through the collection's own runner (IISAction), a connection lost mid-call is UNREACHABLE, not a failure."""
+    config, process = probe(delay=5.0)
+    inventory = write_inventory(tmp_path / "inventory.yml", lab, {
+        "probe": {"ansible_host": config.address, "ansible_winrm_transport": "ntlm",
+                  "ansible_winrm_server_cert_validation": "ignore"}})
+    killer = threading.Thread(target=_kill_once_connected, args=(config, process.pid, 1.0), daemon=True)
+    killer.start()
+    env = ansible_env({"ANSIBLE_ACTION_PLUGINS": str(IIS_ACTION_PLUGINS)})
+    out = subprocess.run([str(VENV_BIN / "ansible"), "-i", str(inventory), "probe", "-m", "winauth_iis_pool_probe",
+                          "-a", "name=DefaultAppPool", "-o"], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
+    killer.join()
+    line = oneline_results(out.stdout).get("probe", "")
+    assert out.returncode == 4, out.stdout + out.stderr        # 4: a host was unreachable
+    assert line.startswith("UNREACHABLE!"), line
+    assert "lost the connection to %s while running webfarm.winauth's iis_config script" % config.address in line
 
 
 # -- Kerberos: the hostname trap ------------------------------------------------------------------------------------
