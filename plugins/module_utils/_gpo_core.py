@@ -511,8 +511,8 @@ def _rights_warnings(gpo: GpoInfo, right: str, current: list[str] | None, new: l
             missing = [well_known_name(sid) for sid in DEFAULT_BATCH_LOGON_HOLDERS
                        if sid_entry_missing(sid, new)]
             if missing:
-                text += (" (by default %s, which scheduled tasks and performance logs rely on); add them to accounts "
-                         "if they still need it" % ", ".join(n for n in missing if n))
+                text += (" (on an IIS server by default %s); add them to accounts if they still need it"
+                         % ", ".join(n for n in missing if n))
         warnings.append(text)
     if new == [] and current != []:
         warnings.append("%s is now defined by GPO %s with no holder: on the computers it applies to, nobody has it"

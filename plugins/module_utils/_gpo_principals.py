@@ -59,8 +59,9 @@ WELL_KNOWN_SIDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "S-1-5-114": ("NT AUTHORITY\\Local account and member of Administrators group", ()),
 }
 
-# Who holds "Log on as a batch job" on a member server before any GPO defines it.
-DEFAULT_BATCH_LOGON_HOLDERS = ("S-1-5-32-544", "S-1-5-32-551", "S-1-5-32-559")
+# Who holds "Log on as a batch job" on an IIS member server before any GPO defines it: the member
+# server defaults (Administrators, Backup Operators, Performance Log Users) and IIS_IUSRS.
+DEFAULT_BATCH_LOGON_HOLDERS = ("S-1-5-32-544", "S-1-5-32-551", "S-1-5-32-559", "S-1-5-32-568")
 
 
 def _build_name_index() -> dict[str, str]:

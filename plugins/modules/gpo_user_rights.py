@@ -120,6 +120,7 @@ EXAMPLES = r"""
       - BUILTIN\Administrators
       - BUILTIN\Backup Operators
       - BUILTIN\Performance Log Users
+      - BUILTIN\IIS_IUSRS
   delegate_to: localhost
   run_once: true
 
