@@ -31,7 +31,7 @@ import typing as t
 
 # Script ids and the versions this collection ships; the marker in each .ps1 must match.
 SCRIPTS: dict[str, str] = {
-    "iis_config": "1.0.0",
+    "iis_config": "1.1.0",
     "gpupdate": "1.0.0",
     "user_rights": "1.0.0",
 }
@@ -56,6 +56,8 @@ FIXES: dict[str, str] = {
     "unsupported_operation": "remove or clear the items at the level that defines them",
     "iis_not_installed": "install the Web-Server role (IIS) with its management tools on the host",
     "secedit_failed": "run the task as a local administrator",
+    "runtime_failed": "check the application pool's identity and the Windows event log (WAS); the configuration "
+                      "edits of the same request were committed if the error says committed",
     "internal_error": "see the message; the remote script failed unexpectedly",
 }
 

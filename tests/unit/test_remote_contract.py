@@ -155,7 +155,7 @@ def test_anything_else_is_refused(node: NodeContext) -> None:
     rc, stdout, stderr = dispatch("Get-ChildItem C:\\", b"", node)
     assert rc != 0 and stdout == b"" and stderr.decode() == REFUSAL + "\r\n"
     request = {"op": "read", "sections": []}
-    older = script_text("iis_config").replace("Version = '1.0.0'", "Version = '0.9.0'")
+    older = script_text("iis_config").replace("Version = '%s'" % contract.SCRIPTS["iis_config"], "Version = '0.9.0'")
     rc, stdout, stderr = dispatch(contract.stub("iis_config", "0.9.0"), contract.payload(older, request), node)
     assert rc != 0 and b"version 0.9.0" in stderr and stdout == b""
     rc, stdout, stderr = dispatch(node_decode(command_for("iis_config")),
@@ -187,7 +187,7 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
 # marker and in _remote_contract.SCRIPTS) so that hosts, logs and the lab can tell one from the other; then update
 # the digest here (sha256 of the text with LF line ends).
 PINNED = {
-    "iis_config": ("1.0.0", "64f1b9bdad0dc51f544f4179331c2ce44173deb162ace74dc25fee7586a6d5ed"),
+    "iis_config": ("1.1.0", "ec63c8520e76c04d1770fedbebc588b83b1a441c7928a5c5caf8a7b7046209c1"),
     "gpupdate": ("1.0.0", "a3aef269ea8ca380624f00d517c12a69dbe40d872e50f886a26281e007270161"),
     "user_rights": ("1.0.0", "50c9e82b574acbd4c287ab327047cfe96f2369214b8314b0ee900b2f97d36120"),
 }

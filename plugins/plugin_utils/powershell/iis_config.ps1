@@ -3,7 +3,7 @@
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
 # The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
 # from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
-$WinauthScript = @{ Id = 'iis_config'; Version = '1.0.0' }
+$WinauthScript = @{ Id = 'iis_config'; Version = '1.1.0' }
 $ErrorActionPreference = 'Stop'
 $LockViolation = -2147024863
 
@@ -179,7 +179,7 @@ function Find-SectionDefinition($Config, [string]$Path) {
 }
 
 # The section at a location, after the contract's checks; the location comes back in canonical form.
-function Get-Target($Manager, $Config, $Request) {
+function Get-Target($Manager, $Config, $Request, [switch]$Optional) {
     $path = [string](Get-Prop $Request 'section' '')
     $location = ([string](Get-Prop $Request 'location' '')).Trim().Replace('\', '/').Trim('/')
     if ($location -eq '.') { $location = '' }
@@ -197,6 +197,7 @@ function Get-Target($Manager, $Config, $Request) {
         $siteName, $rest = $location -split '/', 2
         $site = $null
         foreach ($s in $Manager.Sites) { if ($s.Name -eq $siteName) { $site = $s } }
+        if ($null -eq $site -and $Optional) { return @{ Missing = $true; Path = $path; Location = $location; Where = $where } }
         if ($null -eq $site) { Stop-Winauth 'location_not_found' "no site named '$siteName' on this server (sites: $(($Manager.Sites | ForEach-Object { $_.Name }) -join ', '))" $where }
         $location = if ($rest) { "$($site.Name)/$rest" } else { $site.Name }
         $where.location = $location
@@ -207,7 +208,7 @@ function Get-Target($Manager, $Config, $Request) {
         $up = if ($location.Contains('/')) { $location.Substring(0, $location.LastIndexOf('/')) } else { '' }
         $parent = if ($up -eq '') { $Config.GetSection($path) } else { $Config.GetSection($path, $up) }
     }
-    return @{ Section = $section; Parent = $parent; Path = $path; Location = $location; Where = $where }
+    return @{ Missing = $false; Section = $section; Parent = $parent; Path = $path; Location = $location; Where = $where }
 }
 
 # An element as the contract's JSON; $Parent is the same element at the parent path (or $null).
@@ -257,34 +258,116 @@ function ConvertTo-ElementJson($Element, $Parent, [bool]$Deep) {
     return $result
 }
 
+# One read entry at the target's location: the element at its path and the host-side secret comparisons.
+function Read-Target($T, $Request) {
+    $steps = @(Get-Prop $Request 'path' @())
+    $el = Resolve-Element $T.Section $steps $T.Where -Quiet
+    $pel = if ($null -ne $T.Parent -and $null -ne $el) { Resolve-Element $T.Parent $steps $T.Where -Quiet } else { $null }
+    $out = [ordered]@{ section = $T.Path; location = $T.Location; override_mode_effective = [string]$T.Section.OverrideModeEffective; path = $steps; found = ($null -ne $el); element = $null; compare = @() }
+    if ($null -ne $el) { $out.element = ConvertTo-ElementJson $el $pel ($T.Location -ne '') }
+    $answers = New-Object System.Collections.ArrayList
+    foreach ($c in @(Get-Prop $Request 'compare' @())) {
+        $csteps = @(Get-Prop $c 'path' @())
+        $name = [string](Get-Prop $c 'attribute' '')
+        $target = Resolve-Element $T.Section $csteps $T.Where -Quiet
+        $answer = [ordered]@{ path = $csteps; attribute = $name; found = ($null -ne $target); equal = $false }
+        if ($null -ne $target) {
+            $a = $target.Attributes[$name]
+            if ($null -eq $a) { Stop-Winauth 'unknown_attribute' "$($target.ElementTagName) has no attribute '$name'" $T.Where }
+            $want = [string](Get-Prop $c 'value' '')
+            $have = if ($a.Schema.IsEncrypted) { [string]$a.Value } else { [string](ConvertTo-JsonValue $a.Schema $a.Value) }
+            $answer.equal = [bool](Test-Same $a.Schema $have $want)
+        }
+        [void]$answers.Add($answer)
+    }
+    $out.compare = $answers
+    return $out
+}
+
+# The application pool or site a runtime read or edit addresses (section, location '' and a path of one name key).
+function Get-RuntimeObject($Manager, $Request, [hashtable]$Where) {
+    $section = [string](Get-Prop $Request 'section' '')
+    $steps = @(Get-Prop $Request 'path' @())
+    $location = ([string](Get-Prop $Request 'location' '')).Trim().Trim('/')
+    $name = if ($steps.Count -eq 1) { [string](Get-Prop $steps[0] 'name' '') } else { '' }
+    $pools = 'system.applicationHost/applicationPools'
+    if ($location -ne '' -or $name -eq '' -or $section -notin $pools, 'system.applicationHost/sites') {
+        Stop-Winauth 'invalid_request' "runtime state needs section $pools or system.applicationHost/sites, location '' and a path of one name key" $Where
+    }
+    $isPool = $section -eq $pools
+    $collection = if ($isPool) { $Manager.ApplicationPools } else { $Manager.Sites }
+    foreach ($o in $collection) { if ($o.Name -eq $name) { return @{ Object = $o; Pool = $isPool; Name = $o.Name } } }
+    return @{ Object = $null; Pool = $isPool; Name = $name }
+}
+
+function Get-ObjectState($Object) {
+    if ($null -eq $Object) { return $null }
+    try { return [string]$Object.State } catch { return 'Unknown' }
+}
+
 function Invoke-Read($Manager, $Config, $Request) {
     $sections = New-Object System.Collections.ArrayList
     foreach ($r in @(Get-Prop $Request 'sections' @())) {
-        $t = Get-Target $Manager $Config $r
-        $steps = @(Get-Prop $r 'path' @())
-        $el = Resolve-Element $t.Section $steps $t.Where -Quiet
-        $pel = if ($null -ne $t.Parent -and $null -ne $el) { Resolve-Element $t.Parent $steps $t.Where -Quiet } else { $null }
-        $out = [ordered]@{ section = $t.Path; location = $t.Location; override_mode_effective = [string]$t.Section.OverrideModeEffective; path = $steps; found = ($null -ne $el); element = $null; compare = @() }
-        if ($null -ne $el) { $out.element = ConvertTo-ElementJson $el $pel ($t.Location -ne '') }
-        $answers = New-Object System.Collections.ArrayList
-        foreach ($c in @(Get-Prop $r 'compare' @())) {
-            $csteps = @(Get-Prop $c 'path' @())
-            $name = [string](Get-Prop $c 'attribute' '')
-            $target = Resolve-Element $t.Section $csteps $t.Where -Quiet
-            $answer = [ordered]@{ path = $csteps; attribute = $name; found = ($null -ne $target); equal = $false }
-            if ($null -ne $target) {
-                $a = $target.Attributes[$name]
-                if ($null -eq $a) { Stop-Winauth 'unknown_attribute' "$($target.ElementTagName) has no attribute '$name'" $t.Where }
-                $want = [string](Get-Prop $c 'value' '')
-                $have = if ($a.Schema.IsEncrypted) { [string]$a.Value } else { [string](ConvertTo-JsonValue $a.Schema $a.Value) }
-                $answer.equal = [bool](Test-Same $a.Schema $have $want)
+        $t = Get-Target $Manager $Config $r -Optional:([bool](Get-Prop $r 'location_optional' $false))
+        if ($t.Missing) {
+            # 1.1.0: an optional location whose site does not exist reads as absent.
+            $answers = New-Object System.Collections.ArrayList
+            foreach ($c in @(Get-Prop $r 'compare' @())) {
+                [void]$answers.Add([ordered]@{ path = @(Get-Prop $c 'path' @()); attribute = [string](Get-Prop $c 'attribute' ''); found = $false; equal = $false })
             }
-            [void]$answers.Add($answer)
+            [void]$sections.Add([ordered]@{ section = $t.Path; location = $t.Location; override_mode_effective = ''; path = @(Get-Prop $r 'path' @()); found = $false; location_found = $false; element = $null; compare = $answers })
+            continue
         }
-        $out.compare = $answers
+        $out = Read-Target $t $r
+        if ([bool](Get-Prop $r 'each_application' $false)) {
+            if ($t.Location -ne '') { Stop-Winauth 'invalid_request' "each_application reads every application's path: give location ''" $t.Where }
+            $apps = New-Object System.Collections.ArrayList
+            foreach ($site in $Manager.Sites) {
+                foreach ($app in $site.Applications) {
+                    $loc = if ($app.Path -eq '/') { $site.Name } else { $site.Name + $app.Path }
+                    $sub = [pscustomobject]@{ section = $t.Path; location = $loc; path = @(Get-Prop $r 'path' @()) }
+                    [void]$apps.Add((Read-Target (Get-Target $Manager $Config $sub) $sub))
+                }
+            }
+            $out.applications = $apps
+        }
+        if ([bool](Get-Prop $r 'state' $false)) { $out.state = Get-ObjectState (Get-RuntimeObject $Manager $r $t.Where).Object }
         [void]$sections.Add($out)
     }
     return @{ sections = $sections }
+}
+
+# Start, stop or recycle a pool or site after the commit. WAS may need a moment to see a pool committed a moment
+# ago: retry for up to 10 seconds then. A refusal becomes runtime_failed, naming whether the configuration was committed.
+function Invoke-Runtime($Manager, $Edit, [string]$Op, [bool]$Committed, [hashtable]$Where) {
+    $deadline = [DateTime]::UtcNow.AddSeconds(10)
+    while ($true) {
+        try {
+            $found = Get-RuntimeObject $Manager $Edit $Where
+            $label = if ($found.Pool) { 'application pool' } else { 'site' }
+            if ($null -eq $found.Object) { Stop-Winauth 'item_not_found' "no $label named '$($found.Name)'" $Where }
+            $result = [ordered]@{ index = $Where.edit; changed = $false; before = (Get-ObjectState $found.Object) }
+            if ($Op -eq 'start' -and $result.before -notin 'Started', 'Starting') { [void]$found.Object.Start(); $result.changed = $true }
+            elseif ($Op -eq 'stop' -and $result.before -notin 'Stopped', 'Stopping') { [void]$found.Object.Stop(); $result.changed = $true }
+            elseif ($Op -eq 'recycle') {
+                if (-not $found.Pool) { Stop-Winauth 'invalid_request' 'only application pools can be recycled' $Where }
+                if ($result.before -ne 'Started') { Stop-Winauth 'runtime_failed' "cannot recycle $label '$($found.Name)': it is $($result.before) (start it instead)" $Where }
+                [void]$found.Object.Recycle(); $result.changed = $true
+            }
+            $result.after = Get-ObjectState $found.Object
+            return $result
+        } catch {
+            $retry = $Committed -and [DateTime]::UtcNow -lt $deadline
+            if ($_.Exception.Data.Contains('winauth')) {
+                if (-not ($retry -and $_.Exception.Data['winauth'].code -eq 'item_not_found')) { throw }
+            } elseif (-not $retry) {
+                $refusal = $_.Exception.GetBaseException()
+                Stop-Winauth 'runtime_failed' $refusal.Message $Where
+            }
+            Start-Sleep -Milliseconds 250
+            $Manager = New-Object Microsoft.Web.Administration.ServerManager
+        }
+    }
 }
 
 # Run one Microsoft.Web.Administration change: its refusals become invalid_value, or section_locked for a lock violation.
@@ -303,7 +386,19 @@ function Invoke-Apply($Manager, $Config, $Request) {
     $results = New-Object System.Collections.ArrayList
     $targets = @{}
     $index = 0
+    $runtime = New-Object System.Collections.ArrayList
     foreach ($e in @(Get-Prop $Request 'edits' @())) {
+        $rop = [string](Get-Prop $e 'op' '')
+        if ($rop -in 'start', 'stop', 'recycle') {
+            # Runtime edits run after the commit, in order; check how they are addressed now.
+            $rwhere = @{ section = [string](Get-Prop $e 'section' ''); path = @(Get-Prop $e 'path' @()); edit = $index }
+            if ((Get-RuntimeObject $Manager $e $rwhere).Pool -eq $false -and $rop -eq 'recycle') {
+                Stop-Winauth 'invalid_request' 'only application pools can be recycled' $rwhere
+            }
+            [void]$runtime.Add(@{ Edit = $e; Op = $rop.ToLowerInvariant(); Where = $rwhere })
+            $index++
+            continue
+        }
         try {
             $key = "$(Get-Prop $e 'section' '')|$(Get-Prop $e 'location' '')"
             if (-not $targets.ContainsKey($key)) { $targets[$key] = Get-Target $Manager $Config $e }
@@ -356,7 +451,7 @@ function Invoke-Apply($Manager, $Config, $Request) {
                     $result.changed = $true
                 }
             } else {
-                Stop-Winauth 'invalid_request' "unknown edit op '$op' (set, add, remove, clear)" $where
+                Stop-Winauth 'invalid_request' "unknown edit op '$op' (set, add, remove, clear, start, stop, recycle)" $where
             }
             [void]$results.Add($result)
         } catch {
@@ -368,9 +463,18 @@ function Invoke-Apply($Manager, $Config, $Request) {
         }
         $index++
     }
-    $changed = @($results | Where-Object { $_.changed }).Count -gt 0
-    if ($changed) { Invoke-Change { $Manager.CommitChanges() } @{} }
-    return [ordered]@{ changed = $changed; committed = $changed; results = $results }
+    $committed = @($results | Where-Object { $_.changed }).Count -gt 0
+    if ($committed) { Invoke-Change { $Manager.CommitChanges() } @{} }
+    if ($runtime.Count -gt 0) {
+        $live = if ($committed) { New-Object Microsoft.Web.Administration.ServerManager } else { $Manager }
+        foreach ($rt in $runtime) {
+            $rt.Where.committed = $committed
+            [void]$results.Add((Invoke-Runtime $live $rt.Edit $rt.Op $committed $rt.Where))
+        }
+    }
+    $sorted = @($results | Sort-Object { $_.index })
+    $changed = @($sorted | Where-Object { $_.changed }).Count -gt 0
+    return [ordered]@{ changed = $changed; committed = $committed; results = $sorted }
 }
 
 $stdin = @($input) -join "`n"

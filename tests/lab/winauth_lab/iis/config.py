@@ -279,8 +279,40 @@ class ConfigEngine:
 
     def read(self, request: dict[str, t.Any]) -> dict[str, t.Any]:
         schema = self.section(request.get("section"))
-        location = self.canonical_location(schema, request.get("location", ""))
         steps = _steps(request.get("path", []))
+        try:
+            location = self.canonical_location(schema, request.get("location", ""))
+        except RemoteError as exc:
+            if exc.code != "location_not_found" or request.get("location_optional") is not True:
+                raise
+            # 1.1.0: an optional location whose site does not exist reads as absent.
+            return {"section": schema.path, "location": norm_location(request.get("location", "")),
+                    "override_mode_effective": "", "path": steps, "found": False, "location_found": False,
+                    "element": None, "compare": [{"path": _steps(c.get("path", [])) if isinstance(c, dict) else [],
+                                                  "attribute": c.get("attribute") if isinstance(c, dict) else None,
+                                                  "found": False, "equal": False}
+                                                 for c in request.get("compare", []) or []]}
+        result = self._read_at(schema, location, steps, request)
+        if request.get("each_application") is True:
+            if location != "":
+                raise RemoteError("invalid_request", "each_application reads every application's path: give "
+                                  "location \"\"", section=schema.path, location=location)
+            result["applications"] = [self._read_at(schema, self.canonical_location(schema, path), steps, {})
+                                      for path in self.application_locations()]
+        return result
+
+    def application_locations(self) -> list[str]:
+        """The location path of every application of every site (site order, then application order)."""
+        sites = self._read_at(S.get_section(S.SITES), "", [], {})["element"]
+        paths = []
+        for site in (sites or {}).get("items", []):
+            name = site["attributes"]["name"]["value"]
+            for app in site.get("items", []):
+                path = str(app["attributes"]["path"]["value"]).strip("/")
+                paths.append(name + ("/" + path if path else ""))
+        return paths
+
+    def _read_at(self, schema: t.Any, location: str, steps: list, request: dict[str, t.Any]) -> dict[str, t.Any]:
         here = self.view(schema, location)
         there = self.view(schema, parent_location(location)) if location else None
         result: dict[str, t.Any] = {

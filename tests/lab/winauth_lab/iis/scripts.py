@@ -2,7 +2,8 @@
 """The twins of the collection's remote scripts: same requests, same responses, the lab's state.
 
 * ``iis_config``: the configuration engine (``config.py``) over the node's applicationHost.config,
-  committed with an atomic replace (temporary file, then ``os.replace``).
+  committed with an atomic replace (temporary file, then ``os.replace``); the runtime state of
+  pools and sites (``runtime.py``) read with ``state`` and changed by start/stop/recycle edits.
 * ``gpupdate``: applies the domain's user-rights policy for the node, when the node was given a
   source for it (``NodeContext.domain_policy``), and reports success as gpupdate does.
 * ``user_rights``: local policy (Server 2016 defaults with IIS, or the node's
@@ -20,6 +21,7 @@ import typing as t
 from pathlib import Path
 
 from .collection import iis_schema as S
+from . import runtime
 from .config import ConfigEngine, RemoteError
 from .initial import initial_config
 
@@ -110,15 +112,74 @@ def run_iis_config(request: dict[str, t.Any], node: t.Any, record: dict[str, t.A
         if not isinstance(sections, list):
             raise RemoteError("invalid_request", "read needs sections: a list of {section, location, path, compare}")
         record["sections"] = _sections_summary(request)
-        return {"sections": [engine.read(s if isinstance(s, dict) else {}) for s in sections]}
+        store = runtime.load(node.node_dir)
+        results = []
+        for entry in sections:
+            entry = entry if isinstance(entry, dict) else {}
+            result = engine.read(entry)
+            if entry.get("state") is True:
+                kind, name = runtime.addressed(entry, "a read entry with state")
+                result["state"] = runtime.state_of(engine, store, kind, name)
+            results.append(result)
+        return {"sections": results}
     if op == "apply":
-        record["edits"] = _edits_summary(request.get("edits"))
-        result = engine.apply(request.get("edits"))
-        if result["committed"]:
-            atomic_write(config_path, engine.doc.to_bytes())
-        record["changed"] = result["changed"]
-        return result
+        edits = request.get("edits")
+        record["edits"] = _edits_summary(edits)
+        return _apply(engine, edits, node, config_path, record)
     raise RemoteError("invalid_request", "unknown op %r (read, apply)" % (op,))
+
+
+def _apply(engine: ConfigEngine, edits: t.Any, node: t.Any, config_path: Path,
+           record: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Configuration edits committed together, then runtime edits (start, stop, recycle) in order."""
+    if not isinstance(edits, list):
+        raise RemoteError("invalid_request", "edits must be a list")
+    config_edits = [(i, e) for i, e in enumerate(edits) if not (isinstance(e, dict) and e.get("op") in runtime.OPS)]
+    runtime_edits = [(i, e) for i, e in enumerate(edits) if isinstance(e, dict) and e.get("op") in runtime.OPS]
+    addressed = []
+    for index, edit in runtime_edits:
+        try:
+            kind, name = runtime.addressed(edit, "a %s edit" % edit["op"])
+            if edit["op"] == "recycle" and kind[0] != "applicationPools":
+                raise RemoteError("invalid_request", "only application pools can be recycled",
+                                  section=edit.get("section"))
+        except RemoteError as exc:
+            exc.context["edit"] = index
+            raise
+        addressed.append((index, edit["op"], kind, name))
+    before = ConfigEngine(engine.doc.to_bytes())
+    try:
+        result = engine.apply([e for _i, e in config_edits])
+    except RemoteError as exc:
+        if isinstance(exc.context.get("edit"), int):
+            exc.context["edit"] = config_edits[exc.context["edit"]][0]
+        raise
+    results = [dict(r, index=config_edits[r["index"]][0]) for r in result["results"]]
+    # Runtime edits act on the configuration as committed: check them all before anything is written.
+    store = runtime.load(node.node_dir)
+    runtime.prune(store, before, engine)
+    planned = []
+    for index, op, kind, name in addressed:
+        try:
+            state = runtime.state_of(engine, store, kind, name)
+            if state is None:
+                raise RemoteError("item_not_found", "no %s named %r (after this request's configuration edits)"
+                                  % (kind[2], name), section=edits[index].get("section"), path=edits[index].get("path"))
+            after = runtime.change(state, op, kind[2], name)
+        except RemoteError as exc:
+            exc.context["edit"] = index
+            raise
+        store[kind[0]][name.lower()] = after
+        changed = op == "recycle" or state != after
+        planned.append({"index": index, "changed": changed, "before": state, "after": after})
+    if result["committed"]:
+        atomic_write(config_path, engine.doc.to_bytes())
+    if planned or result["committed"]:
+        runtime.dump(node.node_dir, store, atomic_write)
+    results = sorted(results + planned, key=lambda r: r["index"])
+    changed = any(r["changed"] for r in results)
+    record["changed"] = changed
+    return {"changed": changed, "committed": result["committed"], "results": results}
 
 
 def _read_json(path: Path, default: t.Any) -> t.Any:
