@@ -53,20 +53,34 @@ class PlayError(AssertionError):
     pass
 
 
-def run_play(tasks: list[dict], *, check: bool = False, diff: bool = False, timeout: float = 300) -> list[dict]:
+def kerberos_ccache(directory: Path) -> dict[str, str]:
+    """kinit the lab's Administrator into a credential cache of its own; the environment that uses it."""
+    ccache = directory / "krb5cc"
+    env = dict(os.environ, KRB5CCNAME="FILE:%s" % ccache)
+    principal = "%s@%s" % (lab("LAB_ADMIN_USER"), lab("LAB_REALM"))
+    proc = subprocess.run(["kinit", principal], input=password() + "\n", capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    if proc.returncode != 0:
+        raise AssertionError("kinit %s failed: %s" % (principal, proc.stderr))
+    return {"KRB5CCNAME": env["KRB5CCNAME"]}
+
+
+def run_play(tasks: list[dict], *, check: bool = False, diff: bool = False, timeout: float = 300,
+             connection: dict[str, str] | None = None, env_extra: dict[str, str] | None = None) -> list[dict]:
     """Run ``tasks`` on localhost with ansible-playbook; return each task's result (plus ``_status``).
 
-    The connection options come from ``module_defaults`` for the ``group/webfarm.winauth.ad``
-    action group. Every task ignores errors, so failures are returned, not raised. The admin
-    password must never appear in Ansible's output.
+    The connection options (``connection``, by default a simple bind as the lab's Administrator)
+    come from ``module_defaults`` for the ``group/webfarm.winauth.ad`` action group. Every task
+    ignores errors, so failures are returned, not raised. The admin password must never appear
+    in Ansible's output.
     """
     play = [{
         "hosts": "localhost", "gather_facts": False, "connection": "local",
         "vars": {"ansible_python_interpreter": sys.executable},
-        "module_defaults": {"group/webfarm.winauth.ad": connection_args()},
+        "module_defaults": {"group/webfarm.winauth.ad": connection or connection_args()},
         "tasks": [dict(task, ignore_errors=True) for task in tasks],
     }]
-    env = dict(os.environ)
+    env = dict(os.environ, **(env_extra or {}))
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": str(REPO / "build" / "collections"),
         "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from _gpo_helpers import (
     EDITOR_GPT_INI,
     EDITOR_TEMPLATE,
@@ -16,6 +18,7 @@ from _gpo_helpers import (
     gpo_edited_elsewhere,
     gpt_ini_version,
     inf_path,
+    kerberos_ccache,
     ldb_attributes,
     remove_gpo,
     run_play,
@@ -44,7 +47,7 @@ def versions(guid: str) -> tuple[int, int]:
     return directory_version(guid), gpt_ini_version(guid)
 
 
-def test_batch_logon_right_on_a_gpo_edited_by_other_tools() -> None:
+def test_batch_logon_right_on_a_gpo_edited_by_other_tools(tmp_path) -> None:
     name = "winauth-test-rights-%s" % token()
     guid = gpo_edited_elsewhere(name)
     cam_svc = account_sid("CN=cam-svc,OU=ServiceAccounts,%s" % domain_dn())
@@ -101,11 +104,15 @@ def test_batch_logon_right_on_a_gpo_edited_by_other_tools() -> None:
             [REGISTRY_CSE + SECURITY_PAIR + EFS_CSE]
         assert sorted(p.name for p in inf_path(guid).parent.iterdir()) == ["GptTmpl.inf"]
 
+        # The same, authenticated with Kerberos from a credential cache (kinit), for LDAP and SMB alike.
+        kerberos = {"server": os.environ["LAB_DC_HOSTNAME"], "auth": "kerberos", "tls": "ldaps",
+                    "ca_cert": os.environ["LAB_CA_CERT"]}
         exact, removed, undefined = run_play([
             task("gpo_user_rights", dict(grant, accounts=["cam-svc", "BUILTIN\\Administrators"], mode="exact")),
             task("gpo_user_rights", dict(grant, accounts=["cam-svc@camtest.local"], mode="remove"), diff=True),
             task("gpo_user_rights", {"gpo": guid, "right": "sebatchlogonright", "state": "absent"}),
-        ])
+        ], connection=kerberos, env_extra=kerberos_ccache(tmp_path))
+        assert not any(failed(result) for result in (exact, removed, undefined)), exact.get("msg")
         assert [r["version"] for r in (exact, removed, undefined)] == [EDITOR_VERSION + n for n in (2, 3, 4)]
         assert [h["entry"] for h in exact["holders"]] == ["*" + cam_svc, "*S-1-5-32-544"]
         assert [h["entry"] for h in removed["holders"]] == ["*S-1-5-32-544"]
