@@ -61,6 +61,7 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
             task("gpo", {"guid": second, "name": shared, "state": "absent"}, check=True),
             task("gpo", {"guid": "not-a-guid"}),
             task("gpo", {"state": "present"}),
+            task("gpo", {"guid": second.lower().strip("{}"), "name": shared + "-renamed"}, diff=True),
         ])
         predicted, created, again = results[:3]
         # Check mode predicted the creation and wrote nothing: the real run still created it,
@@ -85,6 +86,11 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
         # Bad input is refused naming the parameter and the value.
         assert failed(results[7]) and "guid=not-a-guid is not a GUID" in results[7]["msg"]
         assert failed(results[8]) and "name, guid" in results[8]["msg"]
+        # With its GUID, a GPO is renamed (the GUID is accepted without braces, in any case).
+        renamed = results[9]
+        assert renamed["changed"] and renamed["guid"] == second and renamed["name"] == shared + "-renamed"
+        assert ldb_attributes("CN=%s,CN=Policies,CN=System,%s" % (second, domain_dn()), "displayName") == \
+            {"displayName": [shared + "-renamed"]}
 
         # samba-tool sees it; the folder, its files and its ACL are what samba-tool gpo create makes.
         record = everything[guid]

@@ -1,0 +1,41 @@
+"""SYSVOL path and credential helpers (no network)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADConnectionOptions
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_directory import guid_of
+from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import SysvolError, join, split_unc, sysvol_for
+
+
+def test_split_unc() -> None:
+    assert split_unc("\\\\camtest.local\\SysVol\\camtest.local\\Policies\\{ABC}") == \
+        ("camtest.local", "SysVol", "camtest.local\\Policies\\{ABC}")
+    assert split_unc("//camtest.local/sysvol/camtest.local/Policies/{ABC}")[2] == "camtest.local\\Policies\\{ABC}"
+    for bad in ("camtest.local\\SysVol\\x", "\\\\camtest.local\\SysVol", ""):
+        with pytest.raises(SysvolError):
+            split_unc(bad)
+    assert join("a\\", "\\b", "", "c") == "a\\b\\c"
+
+
+def test_sysvol_uses_the_directory_credentials() -> None:
+    simple = ADConnectionOptions(auth="simple", username="admin@camtest.local", password="secret")
+    session = sysvol_for(simple, "127.0.0.10", "DC1.camtest.local")
+    assert (session.server, session.hostname, session.share) == ("127.0.0.10", "DC1.camtest.local", "SysVol")
+    assert session._protocol == "ntlm"  # pylint: disable=protected-access
+    kerberos = ADConnectionOptions(auth="kerberos")
+    assert sysvol_for(kerberos, "dc1", "DC1.camtest.local")._protocol == "kerberos"  # pylint: disable=protected-access
+
+
+def test_a_dn_cannot_authenticate_to_sysvol_and_the_password_is_not_in_the_message() -> None:
+    options = ADConnectionOptions(auth="simple", username="CN=Admin,CN=Users,DC=camtest,DC=local", password="secret")
+    with pytest.raises(SysvolError, match="username=CN=Admin,CN=Users,DC=camtest,DC=local cannot authenticate") as exc:
+        sysvol_for(options, "dc1", "DC1")
+    assert "secret" not in str(exc.value)
+
+
+def test_gpo_references() -> None:
+    assert guid_of("{6ac1786c-016f-11d2-945f-00c04fb984f9}") == "{6AC1786C-016F-11D2-945F-00C04FB984F9}"
+    assert guid_of("6AC1786C-016F-11D2-945F-00C04FB984F9") == "{6AC1786C-016F-11D2-945F-00C04FB984F9}"
+    assert guid_of("IIS-BatchLogon") is None
