@@ -17,6 +17,10 @@ Three sections of applicationHost.config, all server-wide (``allowDefinition="Ap
 * ``system.webServer/proxy``: ARR's server-wide switch (``enabled``) and the defaults for
   requests rewritten to plain URLs.
 
+And the front door: anonymous authentication on, Windows authentication off on the ARR site,
+planned by ``_iis_web_auth`` (the same rules as ``webfarm.winauth.web_auth``), so that ARR relays
+the clients' ``Authorization`` headers instead of answering the handshake itself.
+
 Validation happens here, before anything is read or written, with messages that name the
 parameter, the value and the fix. The plan is item-level: adding a server to a farm is one
 ``add`` (plus ``set`` edits for its ports and weight), never a rewrite of the farm.
@@ -42,6 +46,11 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import
     heading,
     plan_attributes,
     render,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth import (
+    check_web_auth,
+    plan_web_auth,
+    web_auth_targets,
 )
 
 WEB_FARMS = S.WEB_FARMS
@@ -288,6 +297,11 @@ def _number(value: int | None, where: str, low: int, high: int) -> int | None:
     return value
 
 
+# the front door of seed 000: ARR accepts clients anonymously and relays their credentials to the farm
+FRONT_DOOR_WINDOWS: dict[str, t.Any] = {"enabled": False}
+FRONT_DOOR_ANONYMOUS: dict[str, t.Any] = {"enabled": True}
+
+
 # --- the desired state --------------------------------------------------------------------------------
 
 @dataclass
@@ -318,6 +332,11 @@ class Desired:
     site: str
     front_door: bool
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def manages_front_door(self) -> bool:
+        """The front door is set with state=present only: removing a farm leaves the site's authentication."""
+        return self.front_door and self.state == "present"
 
 
 def rule_names(farm: str, rule_name: str | None) -> tuple[str, str]:
@@ -460,6 +479,7 @@ def validate(args: dict[str, t.Any]) -> Desired:
     if args.get("front_door", True) and not site.strip():
         raise ArrError("site: the front door needs the ARR site's name. Fix: give site (such as Default Web Site) "
                        "or set front_door: false")
+    check_web_auth(FRONT_DOOR_WINDOWS, FRONT_DOOR_ANONYMOUS)
     return Desired(name=name, state=args["state"], enabled=args.get("enabled", True), servers=servers,
                    purge_servers=args.get("purge_servers", True), load_balancing=load_balancing,
                    health_check=health_check, affinity=affinity, protocol=protocol,
@@ -475,8 +495,9 @@ def arr_targets() -> list[Target]:
 
 
 def targets(desired: Desired) -> list[Target]:
-    """Everything the task reads, in one ``read`` call."""
-    del desired
+    """Everything the task reads, in one ``read`` call: the ARR sections, then the front door's."""
+    if desired.manages_front_door:
+        return arr_targets() + web_auth_targets(desired.site, None)
     return arr_targets()
 
 
@@ -642,6 +663,8 @@ def plan_arr(plan: Plan, states: t.Sequence[SectionState], desired: Desired) -> 
     plan_farm(plan, farms, desired)
     plan_rules(plan, rules, desired)
     plan_proxy(plan, proxy, desired)
+    if desired.manages_front_door:
+        plan_web_auth(plan, states[3:], desired.site, None, FRONT_DOOR_WINDOWS, FRONT_DOOR_ANONYMOUS)
     plan.warnings.extend(desired.warnings)
     if desired.state == "present":
         farm = farms.element.item({"name": desired.name})

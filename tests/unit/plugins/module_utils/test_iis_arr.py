@@ -15,7 +15,7 @@ import yaml
 
 from ansible_collections.webfarm.winauth.plugins.module_utils import _iis_arr as arr
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_arr import ArrError
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, SectionState, read_request
+from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, PlanError, SectionState, read_request
 from winauth_lab.iis import initial_config
 from winauth_lab.iis.config import ConfigEngine
 
@@ -235,6 +235,48 @@ def test_absent_may_switch_the_proxy_off_when_told(engine: ConfigEngine) -> None
     converge(engine, **BASIC)
     converge(engine, state="absent", proxy={"enabled": False})
     assert config(engine).find("system.webServer/proxy").get("enabled") == "false"
+
+
+# --- the front door: through the web_auth planning ---------------------------------------------------------
+
+WA = "system.webServer/security/authentication/windowsAuthentication"
+ANON = "system.webServer/security/authentication/anonymousAuthentication"
+SITE = "Default Web Site"
+
+
+def site_auth(engine: ConfigEngine, section: str) -> dict:
+    found = config(engine).findall("location[@path='%s']/system.webServer/security/authentication/%s"
+                                   % (SITE, section.rsplit("/", 1)[1]))
+    return found[0].attrib if found else {}
+
+
+def test_the_front_door_turns_windows_off_and_anonymous_on_at_the_site(engine: ConfigEngine) -> None:
+    engine.apply([{"op": "set", "section": WA, "location": SITE, "path": [], "attribute": "enabled", "value": True},
+                  {"op": "set", "section": ANON, "location": SITE, "path": [], "attribute": "enabled", "value": False}])
+    change = converge(engine, **BASIC)
+    front = [e for e in change.edits if e["section"] in (WA, ANON)]
+    assert [(e["section"], e["location"], e["attribute"], e["value"]) for e in front] == [
+        (WA, SITE, "enabled", False), (ANON, SITE, "enabled", True)]
+    assert site_auth(engine, WA) == {"enabled": "false"} and site_auth(engine, ANON) == {"enabled": "true"}
+    assert "[%s @ %s]\nenabled = true\n" % (WA, SITE) in change.diff()["before"]
+
+
+def test_the_front_door_is_read_in_the_same_call_and_can_be_left_alone(engine: ConfigEngine) -> None:
+    desired = arr.validate({"name": FARM})
+    assert [(t.section, t.location) for t in arr.targets(desired)][3:] == [
+        ("system.applicationHost/sites", ""), ("system.applicationHost/applicationPools", ""), (WA, SITE), (ANON, SITE)]
+    assert len(arr.targets(arr.validate({"name": FARM, "front_door": False}))) == 3
+    assert len(arr.targets(arr.validate({"name": FARM, "state": "absent"}))) == 3
+    engine.apply([{"op": "set", "section": WA, "location": SITE, "path": [], "attribute": "enabled", "value": True}])
+    converge(engine, front_door=False, **BASIC)
+    assert site_auth(engine, WA) == {"enabled": "true"}
+    converge(engine, state="absent")
+    assert site_auth(engine, WA) == {"enabled": "true"}
+
+
+def test_a_missing_front_door_site_is_named(engine: ConfigEngine) -> None:
+    with pytest.raises(PlanError, match=r"^site: no site named 'Nope' on this host \(sites: Default Web Site\)"):
+        plan(engine, site="Nope", **BASIC)
 
 
 # --- warnings and the result -----------------------------------------------------------------------------
