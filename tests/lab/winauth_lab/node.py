@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import remote
+from . import gpo_policy, remote
 from .nodeauth import Authenticator, ConnectionAuth, Identity
 from .nodeconfig import NodeConfig
 from .wsman import Command, ShellHost, powershell_script
@@ -90,6 +90,8 @@ class NodeServer(ThreadingHTTPServer):
         self.endpoint = "https://%s:%d/wsman" % (config.fqdn, config.port)
         self.connections = itertools.count(1)
         self._log_lock = threading.Lock()
+        # gpupdate's source of domain policy: the GPOs the lab AD links above this node's computer account.
+        self.domain_policy = gpo_policy.for_node(config)
         super().__init__((config.address, config.port), NodeRequestHandler)
 
     # -- running commands ---------------------------------------------------
@@ -100,7 +102,8 @@ class NodeServer(ThreadingHTTPServer):
 
     def _run_command(self, command: Command, shell_id: str) -> None:
         started = time.monotonic()
-        context = remote.NodeContext(name=self.config.name, node_dir=self.config.directory)
+        context = remote.NodeContext(name=self.config.name, node_dir=self.config.directory,
+                                     domain_policy=self.domain_policy)
         stdin = bytes(command.stdin)
         try:
             if self.config.delay:

@@ -197,14 +197,23 @@ def run_gpupdate(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any
                           "(got %r, %r)" % (target, wait))
     record["target"] = target
     lines = ["Updating policy..."]
+    succeeded = True
     if target in ("computer", "both"):
         source = getattr(node, "domain_policy", None)
-        if source is not None:
-            atomic_write(node.node_dir / APPLIED_POLICY_FILE, json.dumps(source(), indent=2).encode("utf-8"))
-        lines.append("Computer Policy update has completed successfully.")
+        try:
+            if source is not None:
+                policy = source()
+                atomic_write(node.node_dir / APPLIED_POLICY_FILE, json.dumps(policy, indent=2).encode("utf-8"))
+                record["rights"] = sorted(policy)
+            lines.append("Computer Policy update has completed successfully.")
+        except Exception as exc:  # pylint: disable=broad-except  # gpupdate reports a failed refresh, it does not crash
+            succeeded = False
+            lines += ["Computer policy could not be updated successfully. The following errors were encountered:",
+                      "The processing of Group Policy failed: %s" % exc]
     if target in ("user", "both"):
         lines.append("User Policy update has completed successfully.")
-    return {"target": target, "rc": 0, "succeeded": True, "restart_required": False, "output": lines}
+    return {"target": target, "rc": 0 if succeeded else 1, "succeeded": succeeded, "restart_required": False,
+            "output": lines}
 
 
 def run_user_rights(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
