@@ -315,7 +315,7 @@ def ensure_link(ctx: GpoContext, gpo_ref: str, target: str | None, state: str, e
                 enforced: bool | None, order: int | None, expect_computers: list[str], strict: bool,
                 check_mode: bool) -> Outcome:
     conn = ctx.conn
-    gpo = get_gpo(conn, gpo_ref)
+    gpo = _gpo_to_unlink(conn, gpo_ref) if state == "absent" else get_gpo(conn, gpo_ref)
     computers = {name: find_computer(conn, name) for name in expect_computers}
     if target is None:
         if not computers:
@@ -345,6 +345,19 @@ def ensure_link(ctx: GpoContext, gpo_ref: str, target: str | None, state: str, e
     if change.changed and not check_mode:
         swap_attribute(conn, target_dn, "gPLink", gplink or None, format_gplink(change.tokens))
     return outcome
+
+
+def _gpo_to_unlink(conn: ADConnection, gpo_ref: str) -> GpoInfo:
+    """The GPO whose link is to go. A GPO already deleted has nothing linked by its name, but a GUID
+    still removes a link left dangling (as GPMC shows "Inaccessible" links)."""
+    found = find_gpos(conn, gpo_ref)
+    if len(found) > 1:
+        raise ambiguous_name_error("gpo", gpo_ref, found)
+    if found:
+        return found[0]
+    guid = guid_of(gpo_ref) or "{00000000-0000-0000-0000-000000000000}"
+    return GpoInfo(dn=gpo_dn(conn, guid), guid=guid, name=gpo_ref, file_sys_path="", version=0, flags=0,
+                   machine_extensions="", user_extensions="")
 
 
 def _scope_problems(ctx: GpoContext, gpo: GpoInfo, target_dn: str, kind: str, link: LinkEntry,

@@ -46,6 +46,8 @@ options:
   state:
     description:
       - V(present) links the GPO; V(absent) removes its link from O(target).
+      - With V(absent), a GPO that no longer exists is not an error. Give its GUID to remove a link
+        left dangling after the GPO was deleted elsewhere.
     type: str
     choices: [present, absent]
     default: present
