@@ -349,6 +349,9 @@ def plan_item(plan: Plan, state: SectionState, path: t.Sequence[t.Any], key: dic
               children: dict[str, dict[str, t.Any]] | None = None) -> None:
     """Make a collection item exist, with these attributes and child-element attributes.
 
+    ``children`` maps child element names (or deeper paths such as ``"recycling/periodicRestart"``)
+    to the attributes wanted there.
+
     A missing item is added with its key and attributes (one ``add``), then its child elements are
     set; an existing one gets ``set`` edits for what differs. Values left None are not managed.
     """
@@ -371,11 +374,14 @@ def plan_item(plan: Plan, state: SectionState, path: t.Sequence[t.Any], key: dic
         return
     plan_attributes(plan, state, item_path, attributes)
     for child, values in (children or {}).items():
-        plan_attributes(plan, state, item_path + [child], values)
+        plan_attributes(plan, state, item_path + child.split("/"), values)
 
 
 def _absent_item_state(state: SectionState, item_path: list[t.Any], child: str) -> SectionState:
-    """A state for a child of an item that is about to be added: everything at its defaults."""
-    schema = S.resolve_element(state.section, list(state.path) + item_path + [child])
-    return SectionState(state.section, state.location, tuple(list(state.path) + item_path + [child]),
-                        state.override_mode, Element(None, schema), {})
+    """A state for a child of an item that is about to be added: everything at its defaults.
+
+    ``child`` may name a deeper element as ``"recycling/periodicRestart"``.
+    """
+    steps = list(state.path) + item_path + child.split("/")
+    schema = S.resolve_element(state.section, steps)
+    return SectionState(state.section, state.location, tuple(steps), state.override_mode, Element(None, schema), {})

@@ -277,7 +277,7 @@ def plan_web_auth(plan: Plan, states: t.Sequence[SectionState], site: str, appli
         plan.show(_heading(anon), "password = (secret, set)", "password = (secret, cleared)")
         plan.edit(anon, "set", [], "clear password (secret)", attribute="password", value="")
 
-    _warn(plan, win, anon, pool, windows, anonymous, location, prefix)
+    _warn(plan, win, anon, pool, windows, anonymous, win.location or location, prefix)
 
 
 def _heading(state: SectionState) -> str:
