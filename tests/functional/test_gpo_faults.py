@@ -53,6 +53,7 @@ from _gpo_helpers import (
     run_play,
     samba_acl_check,
     samba_tool,
+    snapshot,
     sysvol_dir,
     task,
     token,
@@ -296,5 +297,31 @@ def test_a_link_edited_by_someone_else_meanwhile_is_not_overwritten(monkeypatch)
     finally:
         remove_gpo(ours)
         remove_gpo(theirs)
+        delete_tree(conn, ou)
+        conn.unbind()
+
+
+# --------------------------------------------------------------------------- check mode, byte for byte
+
+def test_check_mode_writes_nothing_anywhere(rights_gpo) -> None:
+    """Each module's core, with a change pending, in check mode: SYSVOL bytes and directory stay as they were."""
+    guid = rights_gpo
+    ou = "OU=gpo-check-%s,%s" % (token(), domain_dn())
+    conn = ldap_connection()
+    try:
+        create_ou(conn, ou)
+        samba_tool("gpo", "setlink", ou, guid)
+        before = (snapshot(guid), gplink_of(conn, ou))
+        with gpo_context() as ctx:
+            granted = ensure_user_rights(ctx, guid, "SeServiceLogonRight", ["CAMTEST\\webops"], "exact", "present",
+                                         True, True)
+            moved = ensure_link(ctx, guid, ou, "present", False, True, None, [], False, True)
+            deleted = ensure_gpo(ctx, None, guid, "absent", True)
+            created = ensure_gpo(ctx, "winauth-test-check-%s" % token(), None, "present", True)
+        assert granted.changed and moved.changed and deleted.changed and created.changed
+        assert deleted.result["unlinked"] == [ou]
+        assert (snapshot(guid), gplink_of(conn, ou)) == before
+        assert gpo_named(created.result["name"]) == []
+    finally:
         delete_tree(conn, ou)
         conn.unbind()
