@@ -66,9 +66,9 @@ class Run:
         self.labels.append(label)
 
     def snapshot(self, label: str) -> None:
-        self.tasks.append({"ansible.builtin.copy": {"src": str(self.config), "dest": str(self.tmp / (label + ".config")),
-                                                    "remote_src": True, "mode": "0600"},
-                           "delegate_to": "localhost"})
+        copy = {"src": str(self.config), "dest": str(self.tmp / (label + ".config")), "remote_src": True,
+                "mode": "0600"}
+        self.tasks.append({"ansible.builtin.copy": copy, "delegate_to": "localhost"})
 
     def text(self, label: str) -> str:
         return (self.tmp / (label + ".config")).read_text(encoding="utf-8")
@@ -184,8 +184,10 @@ def test_create_modify_remove_on_arr1(arr1: Path, token: str, tmp_path: Path) ->
                                                                   "set interval=00:00:20"]
     assert "url = http://sso.camtest.local/health.htm" in r["health"]["diff"]["before"]
     removed, added = xml_diff(run.text("added"), run.text("modified"))
-    assert removed == ['<healthCheck url="http://sso.camtest.local/health.htm" interval="00:00:10" timeout="00:00:05" />']
-    assert sorted(added) == ['<healthCheck url="https://sso.camtest.local/ping" interval="00:00:20" timeout="00:00:05" />',
+    assert removed == ['<healthCheck url="http://sso.camtest.local/health.htm" interval="00:00:10" '
+                       'timeout="00:00:05" />']
+    assert sorted(added) == ['<healthCheck url="https://sso.camtest.local/ping" interval="00:00:20" '
+                             'timeout="00:00:05" />',
                              '<loadBalancing algorithm="RequestHash" hashServerVariable="REMOTE_ADDR" />']
     # SSL offloading off: the wizard's _SSL rule ahead of the plain one
     assert r["ssl"]["rules"] == [rule + "_SSL", rule]
@@ -241,7 +243,8 @@ def test_bad_input_fails_before_any_remote_call(arr1: Path, token: str, tmp_path
         "algorithm": ({"algorithm": "RoundRobin"},
                       "algorithm: 'RoundRobin' is not an ARR load-balancing algorithm. Fix: use WeightedRoundRobin "
                       "(round robin is weighted round robin with equal weights); or use one of the names in ARR's "
-                      "schema: WeightedRoundRobin, RequestHash, LeastRequests, LeastResponseTime, WeightedTotalTraffic"),
+                      "schema: WeightedRoundRobin, RequestHash, LeastRequests, LeastResponseTime, "
+                      "WeightedTotalTraffic"),
     }
     for label, (args, _message) in cases.items():
         run.task(label, dict({"name": farm, "servers": [{"address": C1}]}, **args), ignore_errors=True)

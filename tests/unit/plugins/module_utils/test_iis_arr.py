@@ -1,4 +1,4 @@
-"""ARR farm planning (pure logic), on read results of the lab twin's engine over a fresh ARR node's applicationHost.config.
+"""ARR farm planning (pure logic), on read results of the lab twin's engine over a fresh ARR node's config.
 
 The planned edits are applied with the same engine, so each test sees the XML IIS's contract would
 produce, and that a second plan is empty.
@@ -15,7 +15,12 @@ import yaml
 
 from ansible_collections.webfarm.winauth.plugins.module_utils import _iis_arr as arr
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_arr import ArrError
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, PlanError, SectionState, read_request
+from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import (
+    Plan,
+    PlanError,
+    SectionState,
+    read_request,
+)
 from winauth_lab.iis import initial_config
 from winauth_lab.iis.config import ConfigEngine
 
@@ -115,8 +120,8 @@ def test_every_farm_setting_lands_where_arr_reads_it(engine: ConfigEngine) -> No
 def test_rule_conditions_host_and_scheme(engine: ConfigEngine) -> None:
     converge(engine, rule={"host_header": "sso.camtest.local", "scheme": "https"})
     rule, = rules_xml(engine)
-    assert [c.attrib for c in rule.find("conditions")] == [{"input": "{HTTP_HOST}", "pattern": "sso.camtest.local"},
-                                                          {"input": "{HTTPS}", "pattern": "On"}]
+    assert [c.attrib for c in rule.find("conditions")] == [
+        {"input": "{HTTP_HOST}", "pattern": "sso.camtest.local"}, {"input": "{HTTPS}", "pattern": "On"}]
     # ECMAScript: anchored scheme pattern, the pattern given
     converge(engine, rule={"host_header": "^sso\\.camtest\\.local$", "scheme": "https",
                            "pattern_syntax": "ECMAScript", "pattern": "^api/(.*)"})
@@ -336,7 +341,8 @@ def test_a_health_test_url_must_be_an_absolute_http_url(url: str) -> None:
 
 
 @pytest.mark.parametrize("pattern, syntax, why", [
-    ("api/(", "ECMAScript", "does not compile as a regular expression: missing ), unterminated subpattern at position 4"),
+    ("api/(", "ECMAScript", "does not compile as a regular expression: missing ), unterminated subpattern at "
+                            "position 4"),
     ("*", "ECMAScript", "does not compile as a regular expression: nothing to repeat"),
     ("(?P<x>a)", "ECMAScript", "the group at offset 0 uses '(?P<'"),
     ("(?i)api", "ECMAScript", "the group at offset 0 uses '(?i)'"),
