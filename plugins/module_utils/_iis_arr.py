@@ -163,6 +163,9 @@ def check_address(address: str, where: str) -> str:
         return value
     except ValueError:
         pass
+    if value.startswith("[") and value.endswith("]"):
+        raise ArrError("%s: %r is not a server address (an IPv6 address goes without brackets). %s"
+                       % (where, address, fix))
     if ":" in value:
         host, _sep, port = value.rpartition(":")
         what = "a port number" if port.isdigit() and host else "a ':'"
@@ -671,6 +674,9 @@ def plan_arr(plan: Plan, states: t.Sequence[SectionState], desired: Desired) -> 
         keep_alive = desired.protocol.get("keepAlive")
         if keep_alive is None and farm is not None:
             keep_alive = farm.child("applicationRequestRouting").child("protocol").value("keepAlive")
+        if desired.servers == [] or (desired.servers is None and (farm is None or not farm.items)):
+            plan.warnings.append("farm %s has no servers: ARR answers the requests the rule routes to it with an "
+                                 "error (502) until servers are added" % desired.name)
         if keep_alive is False:
             plan.warnings.append("keep_alive is false: ARR closes each backend connection after one response, and "
                                  "NTLM, whose challenge and answer must travel on one connection, cannot "

@@ -292,6 +292,10 @@ def test_retired_algorithms_and_keep_alive_off_warn(engine: ConfigEngine) -> Non
     assert any("keep_alive is false" in w and "NTLM" in w for w in result.warnings)
     result, _desired = plan(engine, proxy={"enabled": False}, **BASIC)
     assert any("proxy.enabled is false" in w for w in result.warnings)
+    assert not any("has no servers" in w for w in result.warnings)
+    result, _desired = plan(engine)
+    assert "farm sso-farm has no servers: ARR answers the requests the rule routes to it with an error (502) until " \
+           "servers are added" in result.warnings
 
 
 def test_farm_summary_predicts_the_result(engine: ConfigEngine) -> None:
@@ -319,6 +323,7 @@ def test_farm_summary_predicts_the_result(engine: ConfigEngine) -> None:
     ("999.1.1.300", "looks like an IPv4 address"),
     ("-content1.camtest.local", "not a valid host name"),
     ("content1..camtest.local", "not a valid host name"),
+    ("[fe80::1]", "an IPv6 address goes without brackets"),
 ])
 def test_invalid_server_addresses_are_refused_with_the_fix(address: str, why: str) -> None:
     with pytest.raises(ArrError) as caught:
