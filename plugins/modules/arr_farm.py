@@ -80,7 +80,7 @@ options:
   servers:
     description:
       - The farm's servers. With O(purge_servers=true), exactly these; servers not listed are removed.
-      - Leave it out to keep the servers the farm has.
+      - Leave it out to keep the servers the farm has. The module warns when the farm is left without servers.
       - Settings left out of an entry keep their current value (for a new server, ARR's defaults, weight 100
         and ports 80 and 443).
     type: list
