@@ -99,6 +99,13 @@ def _check_value(element: S.Element, attribute: str, option: str, value: t.Any) 
         raise PlanError("%s=%r: %s" % (option, value, exc)) from None
 
 
+def _minutes(value: t.Any) -> t.Any:
+    """idle_timeout may be a whole number of minutes, as IIS Manager shows it."""
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
+        return S.format_timespan(int(value) * 60)
+    return value
+
+
 def check_app_pool(args: dict[str, t.Any]) -> None:
     """Validate the options before anything is read (PlanError names the option, the value and the fix)."""
     pool = _pool_schema()
@@ -135,7 +142,8 @@ def check_app_pool(args: dict[str, t.Any]) -> None:
     process_model = pool.child("processModel")
     for option in ("idle_timeout", "idle_timeout_action", "load_user_profile"):
         if args.get(option) is not None:
-            _check_value(process_model, _POOL_ATTRS[option][1], option, args[option])
+            value = _minutes(args[option]) if option == "idle_timeout" else args[option]
+            _check_value(process_model, _POOL_ATTRS[option][1], option, value)
     for option in ("managed_runtime_version", "managed_pipeline_mode", "start_mode", "auto_start"):
         if args.get(option) is not None:
             _check_value(pool, _POOL_ATTRS[option][1], option, args[option])
@@ -219,6 +227,7 @@ def plan_app_pool(args: dict[str, t.Any], states: t.Sequence[SectionState]) -> P
     stored_password = process_model.has_secret("password") if process_model is not None else False
     user_changes = username.lower() != current_user.lower()
 
+    args = dict(args, idle_timeout=_minutes(args.get("idle_timeout")))
     attributes = {attr: args.get(option) for option, (where, attr) in _POOL_ATTRS.items() if not where}
     model: dict[str, t.Any] = {attr: args.get(option) for option, (where, attr) in _POOL_ATTRS.items()
                                if where == "processModel"}
@@ -337,4 +346,3 @@ def app_pool_report(args: dict[str, t.Any], states: t.Sequence[SectionState], pl
         "username": username if identity == "SpecificUser" else None,
         "applications": applications_of(sites, args["name"]),
     }
-

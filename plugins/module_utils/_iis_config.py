@@ -159,9 +159,10 @@ class SectionState:
         schema = S.resolve_element(section, target.path)
         compares = {(describe_path(c.get("path", [])), str(c.get("attribute")).lower()): bool(c.get("equal"))
                     for c in result.get("compare", [])}
+        entries = [entry for entry in result.get("applications", []) or [] if isinstance(entry, dict)]
         applications = [cls(section, str(entry.get("location", "")), tuple(target.path),
                             str(entry.get("override_mode_effective", "")), Element(entry.get("element"), schema), {})
-                         for entry in result.get("applications", []) or [] if isinstance(entry, dict)]
+                        for entry in entries]
         state = result.get("state")
         return cls(section, str(result.get("location", target.location)), tuple(target.path),
                    str(result.get("override_mode_effective", "")), Element(result.get("element"), schema), compares,

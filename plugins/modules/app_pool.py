@@ -79,8 +79,8 @@ options:
     type: bool
   idle_timeout:
     description:
-      - C(processModel idleTimeout), a .NET time span (C(00:20:00)); C(00:00:00) keeps the worker process
-        running when idle.
+      - C(processModel idleTimeout), a .NET time span (C(00:20:00)) or a whole number of minutes (C(20));
+        C(00:00:00) or C(0) keeps the worker process running when idle.
     type: str
   idle_timeout_action:
     description: C(processModel idleTimeoutAction).

@@ -63,6 +63,7 @@ attributes:
     description: No gpupdate; reports the current holders and warns about missing ones.
   diff_mode:
     support: none
+    description: Nothing is edited on the host; the result lists the holders instead.
   platform:
     support: full
     platforms: windows

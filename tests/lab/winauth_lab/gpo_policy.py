@@ -186,8 +186,8 @@ class DomainPolicySource:
         self.last_gpos = applied_gpos(chain, flags)
         rights: dict[str, list[str]] = {}
         for guid in self.last_gpos:
-            path = _find_case_insensitive(self.sysvol, "%s/Policies/%s/%s" % (self.dns_domain, guid,
-                                                                             inf.INF_RELATIVE_PATH))
+            relative = "%s/Policies/%s/%s" % (self.dns_domain, guid, inf.INF_RELATIVE_PATH)
+            path = _find_case_insensitive(self.sysvol, relative)
             if path is None:
                 continue
             document = inf.InfDocument.parse(path.read_bytes())
@@ -244,5 +244,5 @@ def for_node(config: t.Any) -> DomainPolicySource | None:
     if node_dir.parent.name != "nodes" or not sam_ldb.exists():
         return None
     realm = str(getattr(config, "realm", "") or "")
-    netbios = str(getattr(config, "netbios", "") or realm.split(".")[0])
+    netbios = str(getattr(config, "netbios", "") or realm.split(".", maxsplit=1)[0])
     return DomainPolicySource(str(config.name), sam_ldb, sysvol, realm, netbios)
