@@ -13,6 +13,7 @@ and turn every failure into one actionable line (:class:`ADError`).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import ssl
@@ -161,9 +162,8 @@ def require_libraries() -> str | None:
     """Return the name of a missing Python library, or None when all are present."""
     if ldap3 is None:
         return "ldap3"
-    try:
-        import spnego  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
-    except ImportError:
+    # Only look: importing pyspnego costs time that simple binds never need.
+    if importlib.util.find_spec("spnego") is None:
         return "pyspnego"
     return None
 
