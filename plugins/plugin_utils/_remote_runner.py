@@ -105,10 +105,10 @@ class RemoteRunner:
 def _lost_connection(action: t.Any, script_id: str, exc: Exception) -> AnsibleConnectionFailure:
     """A connection that broke during a remote call makes the host unreachable, as Ansible reports it."""
     host = getattr(action._play_context, "remote_addr", None) or "the host"
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return AnsibleConnectionFailure("lost the connection to %s while running webfarm.winauth's %s script (%s); "
                                     "the host may have gone down or restarted its WinRM service: check it, then run "
-                                    "the play again" % (host, script_id, str(exc).splitlines()[0] if str(exc) else
-                                                         type(exc).__name__))
+                                    "the play again" % (host, script_id, reason))
 
 
 def action_error(exc: Exception) -> str:
