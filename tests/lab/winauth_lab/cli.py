@@ -22,6 +22,7 @@ from pathlib import Path
 from . import dc as lab_dc
 from .dc import HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, write_hosts_block
 from .nodes import NodeFleet, requested_bench_count
+from .webfleet import WebFleet
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_LAB_DIR = REPO_ROOT / "build" / "lab"
@@ -93,6 +94,7 @@ def env_lines(dc: SambaDC) -> list[str]:
         "KRB5_CONFIG": str(dc.krb5_conf),
     }
     values.update(NodeFleet(dc).env_values())
+    values.update(WebFleet(dc).env_values())
     return ["export %s=%s" % (name, shlex.quote(value)) for name, value in values.items()]
 
 
@@ -104,11 +106,14 @@ def _nodes_up(dc: SambaDC, fleet: NodeFleet, stopped: list[str] | None = None) -
     """Start the nodes that are not running, stop unwanted ones, write the inventory; describe what happened."""
     stopped = (stopped or []) + fleet.stop_unwanted()
     started = fleet.start()
+    web = WebFleet(dc, fleet).start()      # the nodes' web endpoints and the L4 load balancer
     fleet.write_inventory()
     (dc.lab_dir / "lab.env").write_text("\n".join(env_lines(dc)) + "\n")
     parts = []
     if started:
         parts.append("started %s" % " ".join(spec.name for spec in started))
+    if web:
+        parts.append("started %s" % " ".join(web))
     if stopped:
         parts.append("stopped %s" % " ".join(stopped))
     return "; ".join(parts) or "all running"
@@ -135,7 +140,7 @@ def cmd_up(dc: SambaDC) -> int:
         stopped = fleet.stop_unwanted()
         nodes = fleet.specs()
         if (not stopped and all(fleet.running(spec) for spec in nodes) and fleet.inventory_path.exists()
-                and _hosts_current(dc, fleet)):
+                and _hosts_current(dc, fleet) and WebFleet(dc, fleet).all_running()):
             print("lab: already up (DC %s on %s, %d web nodes); nothing to do"
                   % (dc.seed.dc_fqdn, dc.seed.dc_address, len(nodes)))
             return 0
@@ -166,7 +171,8 @@ def cmd_up(dc: SambaDC) -> int:
 
 
 def cmd_down(dc: SambaDC) -> int:
-    stopped = NodeFleet(dc).stop_all()
+    stopped = WebFleet(dc).stop_all()
+    stopped += NodeFleet(dc).stop_all()
     dc.stop()
     write_hosts_block(None)
     print("lab: down (web nodes stopped: %s)" % (" ".join(stopped) or "none"))
@@ -184,6 +190,7 @@ def cmd_reset(dc: SambaDC) -> int:
     # The node processes keep running: their state is the files reset here, and their acceptors read the
     # keytab (re-exported from the restored directory) at each Kerberos login.
     fleet.reset_all()
+    WebFleet(dc, fleet).reset_all()
     fleet.export_keytabs([spec for spec in fleet.specs() if fleet.running(spec)])
     _nodes_up(dc, fleet)
     print("lab: reset to the seeded state in %.1fs (web nodes: initial applicationHost.config, empty logs)"
@@ -198,9 +205,11 @@ def cmd_status(dc: SambaDC) -> int:
         "provisioned": dc.provisioned(),
         "dc": {"name": dc.seed.dc_fqdn, "address": dc.seed.dc_address, "pid": dc.pid(), "running": dc.running()},
         "nodes": nodes,
+        "web": WebFleet(dc).status(),
     }
     print(json.dumps(status, indent=2))
-    return 0 if status["dc"]["running"] and all(node["running"] for node in nodes) else 3
+    web_up = all(e["running"] for e in status["web"]["endpoints"] + status["web"]["load_balancers"])
+    return 0 if status["dc"]["running"] and all(node["running"] for node in nodes) and web_up else 3
 
 
 def cmd_env(dc: SambaDC) -> int:
