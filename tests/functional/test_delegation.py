@@ -15,7 +15,6 @@ import pytest
 
 from _spn_helpers import (
     Kerberos,
-    add_spns,
     connection_env,
     create_computer,
     create_user,
@@ -50,11 +49,9 @@ def pair():
     token = new_token()
     front, back = "front-%s" % token, "BACK%s" % token[:6].upper()
     password = "Front-%s-Pa55!" % token
-    create_user(front, password)
-    create_computer(back, "Back-%s-Pa55!" % token)
     try:
-        add_spns(front, "HTTP/front-%s.camtest.local" % token)
-        add_spns(back + "$", "HTTP/back-%s.camtest.local" % token)
+        create_user(front, password, spns=["HTTP/front-%s.camtest.local" % token])
+        create_computer(back, "Back-%s-Pa55!" % token, spns=["HTTP/back-%s.camtest.local" % token])
         yield Pair(front, password, "HTTP/front-%s.camtest.local" % token, back, "HTTP/back-%s.camtest.local" % token)
     finally:
         delete_user(front)
@@ -112,17 +109,6 @@ def test_constrained_delegation_with_and_without_protocol_transition(env, pair, 
     refused, text = s4u(pair, tmp_path / "kerberos-only")
     assert refused != 0 and "constrained delegation failed" in text, text
 
-    other = "MSSQLSvc/sql-%s.camtest.local:1433" % pair.front
-    exact, cleared = run_tasks([
-        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other], "state": "exact"}),
-        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other.upper()], "state": "absent"}),
-    ], env)
-    assert exact["allowed_to_delegate_to"] == [other]
-    assert any("no account of the forest holds %s" % other in w for w in exact.warnings)
-    assert cleared.changed and cleared["allowed_to_delegate_to"] == []
-    assert delegate_to(pair.front) == [] and uac(pair.front) == before_uac
-    assert "UF_TRUSTED_TO_AUTHENTICATE_FOR_DELEGATION: False" in samba_tool("delegation", "show", pair.front).stdout
-
 
 def _ldap_value(lab, dn: str, attribute: str) -> bytes:
     """The raw value, read with a plain ldap3 connection (not the collection's code)."""
@@ -178,7 +164,8 @@ def test_resource_based_delegation_read_planned_and_refused_by_samba(env, pair, 
 def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):
     offline = {"account": pair.front, "server": "unreachable.invalid"}  # refused before connecting, or it would fail
     before_uac = uac(pair.front)
-    no_opt_in, bad_spn, bad_principal, nothing, opted_in, again, no_rights = run_tasks([
+    other = "MSSQLSvc/sql-%s.camtest.local:1433" % pair.front
+    no_opt_in, bad_spn, bad_principal, nothing, opted_in, again, no_rights, added, exact, cleared = run_tasks([
         task(DELEGATION, dict(offline, unconstrained=True)),
         task(DELEGATION, dict(offline, allowed_to_delegate_to=["HTTP//back"])),
         task(DELEGATION, dict(offline, rbcd_principals=[""])),
@@ -187,6 +174,9 @@ def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):
         task(DELEGATION, {"account": pair.front, "unconstrained": True, "allow_unconstrained": True}),
         task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [pair.back_spn],
                           "username": WEBOPS[0], "password": WEBOPS[1]}),
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [pair.back_spn]}),
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other], "state": "exact"}, diff=True),
+        task(DELEGATION, {"account": pair.front, "allowed_to_delegate_to": [other.upper()], "state": "absent"}),
     ], env)
     assert no_opt_in.failed and "unconstrained=true is refused without allow_unconstrained=true" in no_opt_in.msg
     assert bad_spn.failed and "allowed_to_delegate_to: 'HTTP//back' contains a double slash" in bad_spn.msg
@@ -200,13 +190,18 @@ def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):
         assert any("trusted for unconstrained delegation" in w for w in result.warnings), result.warnings
     assert not again.changed
     assert uac(pair.front) == before_uac | TRUSTED_FOR_DELEGATION
-    assert "UF_TRUSTED_FOR_DELEGATION: True" in samba_tool("delegation", "show", pair.front).stdout
     assert no_rights.failed
     assert "cannot write msDS-AllowedToDelegateTo on %s" % dn_of(pair.front) in no_rights.msg
     assert "webops@camtest.local has no right" in no_rights.msg and "SeEnableDelegationPrivilege" in no_rights.msg
+    assert added.changed and added["allowed_to_delegate_to"] == [pair.back_spn]
+    assert exact["allowed_to_delegate_to"] == [other]  # exact: the back end's SPN went, the new one came
+    assert "    - %s\n" % pair.back_spn in exact.result["diff"]["before"]
+    assert pair.back_spn not in exact.result["diff"]["after"]
+    assert any("no account of the forest holds %s" % other in w for w in exact.warnings)
+    assert cleared.changed and cleared["allowed_to_delegate_to"] == []  # absent, compared case-insensitively
     assert delegate_to(pair.front) == []
 
-    (cleared,) = run_tasks([task(DELEGATION, {"account": pair.front, "unconstrained": False})], env)
-    assert cleared.changed and not cleared["unconstrained"] and cleared.warnings == []
+    (unset,) = run_tasks([task(DELEGATION, {"account": pair.front, "unconstrained": False})], env)
+    assert unset.changed and not unset["unconstrained"] and unset.warnings == []
     assert uac(pair.front) == before_uac
-    assert os.environ["LAB_ADMIN_PASSWORD"] not in cleared.output
+    assert os.environ["LAB_ADMIN_PASSWORD"] not in unset.output
