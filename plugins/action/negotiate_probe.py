@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: webfarm.winauth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of webfarm.winauth.negotiate_probe (documentation: plugins/modules/negotiate_probe.py).
+
+It runs on the controller whatever host the task targets: the client is the controller, as a
+domain member's browser would be. Nothing is sent to the managed host.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.webfarm.winauth.plugins.module_utils._negotiate import probe_report
+from ansible_collections.webfarm.winauth.plugins.plugin_utils import _negotiate_client as client
+
+ARGUMENT_SPEC: dict[str, t.Any] = {
+    "url": {"type": "str", "required": True},
+    "connect_to": {"type": "str"},
+    "method": {"type": "str", "choices": ["GET", "HEAD"], "default": "GET"},
+    "count": {"type": "int", "default": 1},
+    "expect": {"type": "str", "choices": ["kerberos", "ntlm", "anonymous", "any"], "default": "any"},
+    "expect_status": {"type": "int", "default": 200},
+    "expect_backends": {"type": "list", "elements": "str", "default": []},
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "principal": {"type": "str"},
+    "keytab": {"type": "path"},
+    "ccache": {"type": "str"},
+    "mechanisms": {"type": "list", "elements": "str", "choices": ["kerberos", "ntlm"],
+                   "default": ["kerberos", "ntlm"]},
+    "service": {"type": "str", "default": "HTTP"},
+    "spn": {"type": "str"},
+    "include_port": {"type": "bool", "default": False},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "channel_binding": {"type": "bool", "default": True},
+    "timeout": {"type": "int", "default": 10},
+    "backend_header": {"type": "str", "default": "X-Served-By"},
+    "fail_on_mismatch": {"type": "bool", "default": True},
+}
+VALIDATION: dict[str, t.Any] = {
+    "mutually_exclusive": [["password", "keytab"], ["password", "ccache"], ["keytab", "ccache"]],
+    "required_together": [["username", "password"]],
+    "required_by": {"keytab": "principal"},
+}
+
+
+def _target(url: str, connect_to: str | None) -> client.Target:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise AnsibleActionFail("url: %r is not a URL (%s)" % (url, exc)) from None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise AnsibleActionFail("url: %r must be an http:// or https:// URL with a host name, such as "
+                                "https://sso.example.com/" % url)
+    port = port or (443 if scheme == "https" else 80)
+    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    connect_host, connect_port = parts.hostname, port
+    if connect_to:
+        host, sep, rest = connect_to.rpartition(":") if connect_to.count(":") == 1 else (connect_to, "", "")
+        if sep and not rest.isdigit():
+            raise AnsibleActionFail("connect_to: %r must be host or host:port" % connect_to)
+        connect_host, connect_port = host or connect_to, int(rest) if sep else port
+    return client.Target(url, scheme, parts.hostname, port, path, connect_host, connect_port)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, **VALIDATION)
+        if not 1 <= args["count"] <= 100:
+            raise AnsibleActionFail("count: %d is out of range; give 1 to 100 attempts" % args["count"])
+        if not 1 <= args["timeout"] <= 600:
+            raise AnsibleActionFail("timeout: %d is out of range; give 1 to 600 seconds" % args["timeout"])
+        if not client.HAS_GSSAPI and "kerberos" in args["mechanisms"]:
+            raise AnsibleActionFail("negotiate_probe needs the Python package gssapi on the controller for Kerberos "
+                                    "(pip install gssapi; it builds against the Kerberos headers, libkrb5-dev)")
+        credentials = client.Credentials(username=args["username"], password=args["password"],
+                                         principal=args["principal"], keytab=args["keytab"], ccache=args["ccache"])
+        options = client.ProbeOptions(
+            target=_target(args["url"], args["connect_to"]), credentials=credentials, method=args["method"],
+            service=args["service"], spn=args["spn"], include_port=args["include_port"],
+            mechanisms=tuple(args["mechanisms"]), validate_certs=args["validate_certs"], ca_path=args["ca_path"],
+            timeout=float(args["timeout"]), backend_header=args["backend_header"],
+            channel_binding=args["channel_binding"])
+        try:
+            attempts = client.probe(options, args["count"])
+        except client.ProbeError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        report = probe_report(attempts, args["url"], args["expect"], args["expect_status"], args["expect_backends"])
+        result.update(report)
+        result["changed"] = False
+        if not report["ok"] and args["fail_on_mismatch"]:
+            result["failed"] = True
+        return result
