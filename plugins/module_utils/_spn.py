@@ -502,9 +502,10 @@ def hostname_trap_warning(spn: Spn, account: Account, owners: t.Sequence[Account
         "so Kerberos logons to them (Ansible's winrm connection with kerberos too) fail, because the machine "
         "cannot decrypt tickets made with this account's key. Ways out: give the site its own DNS name (an A "
         "record such as sso.%s) and register HTTP/<that name> instead; or keep this SPN and make WinRM clients "
-        "ask for an SPN that stays on the computer account: in the inventory, ansible_winrm_service: WSMAN "
-        "(Windows registers WSMAN/<host> on the computer account when remoting is enabled), or "
-        "ansible_winrm_kerberos_hostname_override set to a name of that host with no HTTP SPN on another account."
+        "ask for an SPN that stays on the computer account, in the inventory: ansible_winrm_service: HOST "
+        "(HOST/<host> is the computer's own SPN), or ansible_winrm_kerberos_hostname_override set to another "
+        "name of that host whose HTTP SPN is not registered on another account (its short name, unless "
+        "HTTP/<short name> is moved as well)."
         % (spn.value, spn.host, names, account.label, _domain_of(spn.host) or "<domain>"))
 
 

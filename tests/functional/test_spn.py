@@ -303,7 +303,8 @@ def test_hostname_trap_warns_and_kerberos_really_moves(env, scratch_user, tmp_pa
         trap = [w for w in result.warnings if "HTTP/%s names the host" % fqdn in w]
         assert len(trap) == 1, result.warnings
         assert dn_of(machine + "$") in trap[0]
-        for way_out in ("WinRM", "own DNS name", "ansible_winrm_service", "ansible_winrm_kerberos_hostname_override"):
+        for way_out in ("WinRM", "own DNS name", "ansible_winrm_service: HOST",
+                        "ansible_winrm_kerberos_hostname_override"):
             assert way_out in trap[0]
 
         (tmp_path / "after").mkdir()

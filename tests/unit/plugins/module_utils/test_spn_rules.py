@@ -352,7 +352,7 @@ def test_hostname_trap_warns_and_names_the_ways_out():
         assert SERVER1 in text and "(SERVER1$)" in text
         assert "WinRM" in text and "PowerShell remoting" in text
         assert "own DNS name" in text
-        assert "ansible_winrm_service" in text and "ansible_winrm_kerberos_hostname_override" in text
+        assert "ansible_winrm_service: HOST" in text and "ansible_winrm_kerberos_hostname_override" in text
 
 
 def test_hostname_trap_found_through_a_host_spn_alias():
