@@ -31,6 +31,7 @@ gets no domain policy.
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import typing as t
@@ -235,13 +236,19 @@ class DomainPolicySource:
 def for_node(config: t.Any) -> DomainPolicySource | None:
     """The domain policy hook of a lab node, or None when the node is not in the lab's domain layout.
 
-    The lab keeps the DC under ``<lab dir>/dc`` and each node under ``<lab dir>/nodes/<name>``.
+    The lab keeps the DC under ``<lab dir>/dc`` and each node under ``<lab dir>/nodes/<name>``; a node
+    of a test's own, elsewhere, finds the lab through ``LAB_DIR`` in its environment.
     """
     node_dir = Path(config.directory)
-    lab_dir = node_dir.parent.parent
+    if node_dir.parent.name == "nodes":
+        lab_dir = node_dir.parent.parent
+    elif os.environ.get("LAB_DIR"):
+        lab_dir = Path(os.environ["LAB_DIR"])
+    else:
+        return None
     sam_ldb = lab_dir / "dc" / "private" / "sam.ldb"
     sysvol = lab_dir / "dc" / "state" / "sysvol"
-    if node_dir.parent.name != "nodes" or not sam_ldb.exists():
+    if not sam_ldb.exists():
         return None
     realm = str(getattr(config, "realm", "") or "")
     netbios = str(getattr(config, "netbios", "") or realm.split(".", maxsplit=1)[0])
