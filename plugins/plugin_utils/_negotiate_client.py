@@ -163,6 +163,7 @@ class Attempt:
         self.exchange = Exchange()
         self.connection: http.client.HTTPConnection | None = None
         self.peer_certificate: bytes | None = None
+        self.cookies: dict[str, str] = {}      # kept for the attempt, as a browser would (ARR's affinity cookie)
 
     def _connect(self) -> http.client.HTTPConnection:
         target = self.options.target
@@ -193,9 +194,15 @@ class Attempt:
         headers = {"Host": host, "User-Agent": self.options.user_agent, "Accept": "*/*"}
         if authorization:
             headers["Authorization"] = authorization
+        if self.cookies:
+            headers["Cookie"] = "; ".join("%s=%s" % item for item in self.cookies.items())
         connection.request(self.options.method, target.path, headers=headers)
         response = connection.getresponse()
         response.read()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            name, sep, rest = value.split(";", 1)[0].strip().partition("=")
+            if sep and name:
+                self.cookies[name] = rest
         self.exchange.statuses.append(response.status)
         self.exchange.backend = response.getheader(self.options.backend_header) or self.exchange.backend
         self.exchange.server = response.getheader("Server") or self.exchange.server

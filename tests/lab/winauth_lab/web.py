@@ -8,14 +8,16 @@ node's configuration as the twin reads it (``winauth_lab.webconfig``):
 * HTTP.sys picks the site by binding (protocol, address, port, host name); no binding: 400
   "Invalid Hostname"; a stopped site: 404; a stopped application pool: 503 (HTTPERR log).
 * URL Rewrite's global rules run first; a rewrite to ``http(s)://<web farm>/...`` with ARR's proxy
-  enabled is proxied to a server of that farm (weighted round robin; each client connection keeps
-  its own backend connection, so an NTLM handshake stays on one server), headers and the
-  ``Authorization``/``WWW-Authenticate`` exchange passed through untouched, Host preserved or not
-  per the farm's ``preserveHostHeader``.
+  enabled is proxied to a server of that farm, as ARR does it: a server per request (weighted
+  round robin, or the server named by the farm's affinity cookie when client affinity is on, the
+  cookie set on the response), backend connections from a pool per server (reused in turn, closed
+  after each response when the farm's keepAlive is off; no tie between a client's connection and
+  a backend connection), headers and the ``Authorization``/``WWW-Authenticate`` exchange passed
+  through untouched, Host preserved or not per the farm's ``preserveHostHeader``.
 * The worker process of the request's pool must start: a domain identity needs its password (an
   LDAP bind against the lab DC) and the batch-logon right as the node holds it after its last
-  gpupdate (the twin's ``user_rights``: the applied domain policy over local policy; IIS adds pool
-  identities to IIS_IUSRS). Otherwise 503, and WAS event 5021 in the node's events.log. A started
+  gpupdate (the twin's ``user_rights``: the applied domain policy over local policy), held by the
+  account or a domain group it is in (built-in identities start without it). Otherwise 503, and WAS event 5021 in the node's events.log. A started
   worker keeps its logon until the pool is recycled or its identity changes, as on Windows.
 * Authentication at the request's location path: anonymous if enabled; else Windows
   authentication with the providers in order (``Negotiate`` offers Kerberos and falls back to
@@ -75,8 +77,10 @@ ERROR_INTERNET_CANNOT_CONNECT = 12029  # ARR could not reach a farm server (502.
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "content-length"}
 _QUIET = (ssl.SSLError, ConnectionError, TimeoutError, socket.timeout, EOFError)
-# Well-known SIDs in the token of a domain account's batch logon (plus IIS_IUSRS, which IIS adds).
-_TOKEN_WELL_KNOWN = ("S-1-1-0", "S-1-5-11", "S-1-5-3", "S-1-5-32-545", "S-1-5-32-568")
+# Well-known SIDs in the token of a domain account's batch logon. Not IIS_IUSRS: IIS adds the virtual
+# ApplicationPoolIdentity accounts to it at run time, but a domain account logs on (LogonUser, batch) before
+# any such membership, so it needs the right itself or through a group it really belongs to.
+_TOKEN_WELL_KNOWN = ("S-1-1-0", "S-1-5-11", "S-1-5-3", "S-1-5-32-545")
 _KRB5_OID = bytes.fromhex("2a864886f712010202")         # 1.2.840.113554.1.2.2
 _MS_KRB5_OID = bytes.fromhex("2a864882f712010202")      # 1.2.840.48018.1.2.2
 W3C_FIELDS = ("date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username "
@@ -351,7 +355,6 @@ class ConnState:
     persist: bool = False
     pending: t.Any = None
     pending_kind: str = ""
-    backend: t.Any = None            # ARR: (server address, http.client connection)
 
 
 @dataclass
@@ -558,6 +561,27 @@ class NodeWeb:
         self._engine_lock = threading.Lock()
         self._rr: dict[str, list[int]] = {}
         self._rr_lock = threading.Lock()
+        self._pool: dict[str, list[http.client.HTTPConnection]] = {}
+        self._pool_lock = threading.Lock()
+
+    def backend_connection(self, scheme: str, address: str, port: int) -> tuple[str, http.client.HTTPConnection]:
+        """An idle pooled connection to a farm server, or a new one (ARR's connection pool)."""
+        key = "%s://%s:%d" % (scheme, address.lower(), port)
+        with self._pool_lock:
+            idle = self._pool.get(key) or []
+            if idle:
+                return key, idle.pop()
+        if scheme == "https":
+            context = ssl.create_default_context(cafile=self.config.ca_cert)
+            return key, http.client.HTTPSConnection(address, port, timeout=30, context=context)
+        return key, http.client.HTTPConnection(address, port, timeout=30)
+
+    def release(self, key: str, connection: http.client.HTTPConnection, keep: bool) -> None:
+        if not keep:
+            connection.close()
+            return
+        with self._pool_lock:
+            self._pool.setdefault(key, []).append(connection)
 
     @property
     def config_path(self) -> Path:
@@ -621,15 +645,6 @@ class WebHandler(BaseHTTPRequestHandler):
             self.request = self.server.tls.wrap_socket(self.request, server_side=True)
         self.conn = ConnState(next(self.server.node.connections))
         super().setup()
-
-    def finish(self) -> None:
-        backend = self.conn.backend
-        if backend is not None:
-            try:
-                backend[1].close()
-            except OSError:
-                pass
-        super().finish()
 
     def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
         """Requests go to the node's W3C log."""
@@ -816,18 +831,23 @@ class WebHandler(BaseHTTPRequestHandler):
             return
         farm = webconfig.farm(engine, target.hostname or "")
         scheme = target.scheme.lower()
+        cookie = ""
         if farm is not None:
-            server = self._pinned(farm) or node.pick(farm)
+            server = self._affinity(farm) or node.pick(farm)
             if server is None or not farm.enabled:
                 record["why"] = "web farm %s has no enabled server" % farm.name
                 self._iis_response(503, 0, 0, outcome.user, [], site, host, query, started, record, b"")
                 return
             address, port = server.address, server.https_port if scheme == "https" else server.http_port
-            preserve, xff, arr_header = farm.preserve_host_header, farm.x_forwarded_for, farm.arr_response_header
+            preserve, xff, arr_header, keep = (farm.preserve_host_header, farm.x_forwarded_for,
+                                               farm.arr_response_header, farm.keep_alive)
+            if farm.use_cookie and self._cookie(farm.cookie_name) != _affinity_value(server.address):
+                cookie = "%s=%s;Path=/;Domain=%s" % (farm.cookie_name, _affinity_value(server.address),
+                                                     host.split(":")[0])
         else:
             address = target.hostname or ""
             port = target.port or (443 if scheme == "https" else 80)
-            preserve, xff, arr_header = False, "X-Forwarded-For", True
+            preserve, xff, arr_header, keep = False, "X-Forwarded-For", True, True
         path = target.path or "/"
         if target.query:
             path += "?" + target.query
@@ -838,58 +858,71 @@ class WebHandler(BaseHTTPRequestHandler):
         headers.append(("X-ARR-LOG-ID", "lab-%d" % self.conn.id))
         record["backend"] = "%s://%s:%d" % (scheme, address, port)
         try:
-            response, payload = self._forward(scheme, address, port, path, headers, body)
+            response, payload = self._forward(scheme, address, port, path, headers, body, keep)
         except (OSError, http.client.HTTPException) as exc:
-            self.conn.backend = None
             record["why"] = "ARR could not reach %s:%d: %s" % (address, port, exc)
             self._iis_response(502, 3, ERROR_INTERNET_CANNOT_CONNECT, outcome.user, [], site, host, query, started,
                                record, b"502.3 Bad Gateway")
             return
         relayed = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP
                    and k.lower() not in ("server", "date")]
+        if cookie:
+            relayed.append(("Set-Cookie", cookie))
         if arr_header:
             relayed.append(("X-Powered-By", "ARR/3.0"))
         self._send(response.status, payload, relayed, reason=response.reason)
         self._log(site, host, query, response.status, 0, 0, outcome.user, started)
         node.logs.detail(dict(record, status=response.status, served_by=response.getheader("X-Served-By")))
 
-    def _pinned(self, farm: webconfig.Farm) -> webconfig.FarmServer | None:
-        """The server this client connection already talks to (ARR keeps the backend connection per client)."""
-        if self.conn.backend is None:
+    def _cookie(self, name: str) -> str:
+        for header in self.headers.get_all("Cookie") or []:
+            for part in header.split(";"):
+                key, _sep, value = part.strip().partition("=")
+                if key == name:
+                    return value
+        return ""
+
+    def _affinity(self, farm: webconfig.Farm) -> webconfig.FarmServer | None:
+        """The server the client's affinity cookie names, when the farm uses client affinity."""
+        if not farm.use_cookie:
             return None
+        wanted = self._cookie(farm.cookie_name)
         for server in farm.servers:
-            if server.enabled and server.address.lower() == self.conn.backend[0]:
+            if server.enabled and wanted and _affinity_value(server.address) == wanted:
                 return server
         return None
 
     def _forward(self, scheme: str, address: str, port: int, path: str, headers: list[tuple[str, str]],
-                 body: bytes) -> tuple[http.client.HTTPResponse, bytes]:
-        key = "%s:%s:%d" % (scheme, address.lower(), port)
-        if self.conn.backend is None or self.conn.backend[2] != key:
-            if self.conn.backend is not None:
-                self.conn.backend[1].close()
-            if scheme == "https":
-                context = ssl.create_default_context(cafile=self.server.node.config.ca_cert)
-                connection = http.client.HTTPSConnection(address, port, timeout=30, context=context)
-            else:
-                connection = http.client.HTTPConnection(address, port, timeout=30)
-            self.conn.backend = (address.lower(), connection, key)
-        connection = self.conn.backend[1]
+                 body: bytes, keep: bool) -> tuple[http.client.HTTPResponse, bytes]:
+        node = self.server.node
         for attempt in (1, 2):
+            key, connection = node.backend_connection(scheme, address, port)
             try:
                 connection.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
                 for name, value in headers:
                     connection.putheader(name, value)
                 connection.putheader("Content-Length", str(len(body)))
+                if not keep:
+                    connection.putheader("Connection", "close")
                 connection.endheaders(body)
                 response = connection.getresponse()
                 payload = response.read()
-                return response, payload
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                connection.close()
+                connection.close()      # a pooled connection the server had closed: try a fresh one
                 if attempt == 2:
                     raise
+                continue
+            except BaseException:
+                connection.close()
+                raise
+            node.release(key, connection, keep and not response.will_close)
+            return response, payload
         raise OSError("unreachable")
+
+
+def _affinity_value(address: str) -> str:
+    """ARR's affinity cookie value names the server by a hash."""
+    return hashlib.sha256(address.lower().encode("utf-8")).hexdigest()
 
 
 def _unauthorized(substatus: int) -> bytes:

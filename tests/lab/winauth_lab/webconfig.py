@@ -401,6 +401,9 @@ class Farm:
     include_port_in_xff: bool
     arr_response_header: bool
     timeout: str
+    keep_alive: bool = True
+    use_cookie: bool = False
+    cookie_name: str = "ARRAffinity"
 
 
 def farm(engine: twin.ConfigEngine, name: str) -> Farm | None:
@@ -410,6 +413,7 @@ def farm(engine: twin.ConfigEngine, name: str) -> Farm | None:
             continue
         arr = _child(item, "applicationRequestRouting")
         protocol = _values(_child(arr, "protocol"))
+        affinity = _values(_child(arr, "affinity"))
         servers = []
         for server in _items(item):
             s = _values(server)
@@ -421,7 +425,9 @@ def farm(engine: twin.ConfigEngine, name: str) -> Farm | None:
                     bool(protocol.get("preserveHostHeader", True)),
                     str(protocol.get("xForwardedForHeaderName") or "X-Forwarded-For"),
                     bool(protocol.get("includePortInXForwardedFor", True)),
-                    bool(protocol.get("arrResponseHeader", True)), str(protocol.get("timeout") or "00:00:30"))
+                    bool(protocol.get("arrResponseHeader", True)), str(protocol.get("timeout") or "00:00:30"),
+                    bool(protocol.get("keepAlive", True)), bool(affinity.get("useCookie", False)),
+                    str(affinity.get("cookieName") or "ARRAffinity"))
     return None
 
 

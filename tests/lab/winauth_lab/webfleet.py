@@ -116,12 +116,13 @@ class WebFleet:
         directory = self.web_dir(spec)
         directory.mkdir(parents=True, exist_ok=True)
         tls.ensure_ca(self.dc.tls_dir, self.seed.realm)
-        names = [spec.fqdn, spec.short]
+        # The node's names, the seed's aliases and a wildcard for the farm names tests make up.
+        names = [spec.fqdn, spec.short, "*.%s" % self.seed.dns_domain]
         addresses = [spec.address]
         for alias, address in self.aliases().items():
             names += ["%s.%s" % (alias, self.seed.dns_domain), alias]
             addresses.append(address)
-        cert, key = tls.issue_server_cert(self.dc.tls_dir, "web-%s" % spec.short, names, addresses)
+        cert, key = tls.issue_server_cert(self.dc.tls_dir, "web2-%s" % spec.short, names, addresses)
         config = WebConfig(name=spec.name, address=spec.address, fqdn=spec.fqdn,
                            node_dir=str(self.nodes.node_dir(spec)), cert=str(cert), key=str(key),
                            ca_cert=str(self.dc.tls_dir / "ca.pem"), realm=self.seed.realm, netbios=self.seed.netbios,
