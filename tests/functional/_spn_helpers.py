@@ -264,6 +264,10 @@ def partition_modify(ldif_text: str) -> None:
     _run(["ldbmodify", "-H", os.environ["LAB_DOMAIN_PARTITION"]], input_text=ldif_text)
 
 
+def sid_of(sam: str) -> str:
+    return ldb_values("(sAMAccountName=%s)" % sam, "objectSid")[0]
+
+
 def dn_of(sam: str) -> str:
     for line in ldif("(sAMAccountName=%s)" % sam, "dn").replace("\n ", "").splitlines():
         if line.startswith("dn: "):

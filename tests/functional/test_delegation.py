@@ -25,6 +25,7 @@ from _spn_helpers import (
     new_token,
     run_tasks,
     samba_tool,
+    sid_of,
     snapshot,
     task,
 )
@@ -132,7 +133,7 @@ def test_resource_based_delegation_read_planned_and_refused_by_samba(env, pair, 
 
     samba_tool("delegation", "add-principal", pair.back + "$", pair.front)
     back_dn, front_dn, server1_dn = dn_of(pair.back + "$"), dn_of(pair.front), dn_of("SERVER1$")
-    front_sid = ldb_values("(sAMAccountName=%s)" % pair.front, "objectSid")[0]
+    front_sid = sid_of(pair.front)
     assert _ldap_value(lab, back_dn, "msDS-AllowedToActOnBehalfOfOtherIdentity") == \
         rbcd_descriptor([front_sid]).encode()  # byte for byte what Samba's own tool writes
 

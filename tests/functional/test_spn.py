@@ -28,6 +28,7 @@ from _spn_helpers import (
     remove_spns,
     run_module,
     run_tasks,
+    sid_of,
     snapshot,
     spns_of,
     task,
@@ -219,6 +220,9 @@ def battery(lab):
             task(SPN, {"account": "cam-svc", "spns": ["HTTP/rights-%s.%s" % (token, DOMAIN)],
                        "username": WEBOPS[0], "password": WEBOPS[1]}),
             task(SPN, {"account": gmsa, "spns": ["HTTP/app-%s.%s" % (token, DOMAIN)], "password": admin}),
+            task(SPN, {"account": "cam-svc@camtest.local", "spns": ["HTTP/upn-%s" % token], "password": admin},
+                 check=True),
+            task(SPN, {"account": sid_of("cam-svc"), "spns": ["HTTP/sid-%s" % token], "password": admin}, check=True),
         ]
         results = run_tasks(tasks, env)
         after = snapshot(scratch)
@@ -228,7 +232,8 @@ def battery(lab):
                "gmsa_spns": spns_of(gmsa + "$"), "invalid": results[:len(INVALID)],
                "missing": results[len(INVALID)], "ambiguity": results[len(INVALID) + 1],
                "warned": results[len(INVALID) + 2], "no_rights": results[len(INVALID) + 3],
-               "gmsa_result": results[len(INVALID) + 4], "unchanged": after == before and not leaked,
+               "gmsa_result": results[len(INVALID) + 4], "by_upn_and_sid": results[len(INVALID) + 5:],
+               "unchanged": after == before and not leaked,
                "passwords": (admin, WEBOPS[1])}
     finally:
         delete_user(ambiguous)
@@ -274,6 +279,12 @@ def test_refusals_and_check_mode_wrote_nothing_and_leaked_no_secret(battery):
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # the task arguments are in it, censored
     for password in battery["passwords"]:
         assert password not in output
+
+
+def test_account_by_upn_and_by_sid(battery):
+    for result in battery["by_upn_and_sid"]:
+        assert not result.failed and result.changed, result.msg
+        assert result["dn"] == dn_of("cam-svc")
 
 
 def test_group_managed_service_account_by_name_without_dollar(battery):
