@@ -70,7 +70,7 @@ options:
   rbcd_principals:
     description:
       - Accounts allowed to delegate to O(account) (resource-based constrained delegation), named like
-        O(account). Omit to leave the attribute as it is.
+        O(account), in the domain of the connected DC. Omit to leave the attribute as it is.
       - Each gets an access-allowed ACE (C(CCDCLCSWRPWPDTLOCRSDRCWDWO), as Windows and Samba write it);
         the owner, other ACEs and their masks are kept. When no principal is left the attribute is
         cleared.
