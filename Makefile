@@ -7,12 +7,13 @@ BIN := $(CURDIR)/$(VENV)/bin
 LAB := PYTHONPATH=$(CURDIR)/tests/lab $(BIN)/python -m winauth_lab
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 
-.PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units
+.PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units bench
 
 help:
 	@echo "make demo        bring the lab up and run the farm playbooks against it"
 	@echo "make test        run every test (sanity, units, lab integration, lint)"
 	@echo "make lab-up | lab-down | lab-reset | lab-status | lab-env"
+	@echo "make bench       web_auth and app_pool on 2, 10 and 50 lab nodes beside ansible.builtin.raw"
 
 deps:
 	@tests/lab/install-deps.sh
@@ -60,3 +61,8 @@ lint: venv collection
 
 units: venv
 	@$(BIN)/pytest -p no:cacheprovider tests/unit
+
+# Not part of `make test`: adds bench nodes to the running lab (no DC restart), prints the table
+# of docs/benchmark.md, restores the node count. BENCH_SIZES=2,10 BENCH_REPEAT=3 BENCH_ARGS=--write-doc
+bench: venv collection
+	@$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)

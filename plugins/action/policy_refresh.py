@@ -11,6 +11,12 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.webfarm.winauth.plugins.plugin_utils import _bytecode
+
+_bytecode.preload("module_utils._gpo_principals", "module_utils._gpo_inf", "module_utils._policy_refresh",
+                  "module_utils._remote_contract", "module_utils._iis_schema", "module_utils._iis_config",
+                  "plugin_utils._remote_runner")
+
 from ansible_collections.webfarm.winauth.plugins.module_utils._policy_refresh import (
     POLICY_REFRESH_SPEC,
     PolicyCheckError,

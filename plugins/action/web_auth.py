@@ -8,6 +8,10 @@ from __future__ import annotations
 import copy
 import typing as t
 
+from ansible_collections.webfarm.winauth.plugins.plugin_utils import _bytecode
+
+_bytecode.preload(*_bytecode.IIS_BASE, "module_utils._iis_web_auth")
+
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, SectionState, Target
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth import (
     ANONYMOUS_AUTH_SPEC,
