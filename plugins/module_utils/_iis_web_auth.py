@@ -164,6 +164,10 @@ def check_web_auth(windows: dict[str, t.Any] | None, anonymous: dict[str, t.Any]
     if windows.get("providers") is not None:
         canonical_providers(windows["providers"], prefix + "windows.providers")
     protection = windows.get("extended_protection") or {}
+    flags = [str(f) for f in protection.get("flags") or []]
+    if "ProxyCohosting" in flags and "Proxy" not in flags:
+        raise PlanError("%swindows.extended_protection.flags: ProxyCohosting needs Proxy too (IIS refuses it alone). "
+                        "Fix: add Proxy" % prefix)
     if protection.get("spns") is not None:
         seen: set[str] = set()
         for spn in protection["spns"]:

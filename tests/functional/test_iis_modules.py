@@ -1,10 +1,14 @@
 """web_auth, app_pool and policy_refresh against lab nodes, through Ansible's own winrm connection.
 
-The L4 farm's nodes (inventory group ``lb_nodes``: SERVER1, SERVER2) start each test from a fresh
-IIS 10 applicationHost.config; their files (configuration, runtime state, applied policy) are saved
-before and restored after, so the shared lab is left as it was. Evidence beside the modules' own
-results: the node's applicationHost.config (bytes and an XML line diff) and the node's log (one
-record per remote call, names only).
+The detailed tests run on a pair of lab nodes of their own (WASRV1, WASRV2: the same node program as
+the lab's, on 127.0.0.93-94, in the test's directory, in an inventory group ``lb_nodes``), because
+the lab's SERVER1 and SERVER2 are shared with other suites that configure them at the same time: a
+test that replaced or restored their applicationHost.config would undo their work, and their writes
+would make byte-level checks of ours meaningless. Each test starts its nodes from a fresh IIS 10
+applicationHost.config. Evidence beside the modules' own results: the node's applicationHost.config
+(bytes and an XML line diff) and the node's log (one record per remote call, names only).
+A last test runs on the lab's own lb_nodes (SERVER1, SERVER2) from $LAB_INVENTORY with names of its
+own, and removes what it made.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ import pytest
 import yaml
 
 from _ansible import VENV_BIN, ansible_env
+from winauth_lab.cli import lab_dir, load_seed
+from winauth_lab.dc import SambaDC
 from winauth_lab.iis import initial_config
+from winauth_lab.nodes import NodeFleet, NodeSpec
 
-LB = ("SERVER1", "SERVER2")
+LB = ("WASRV1", "WASRV2")
+ADDRESSES = {"WASRV1": "127.0.0.93", "WASRV2": "127.0.0.94"}
 SITE = "Default Web Site"
 POOL_SECRET = "Wa-Pool-%s!" % uuid.uuid4().hex[:10]
 ANON_SECRET = "Wa-Anon-%s!" % uuid.uuid4().hex[:10]
@@ -32,11 +40,11 @@ NODE_FILES = ("applicationHost.config", "runtime.json", "applied_policy.json")
 class Node:
     """A lab node's own files."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, directory: Path, log: Path) -> None:
         self.name = name
-        self.config = next(Path(p) for p in os.environ["LAB_NODE_CONFIGS"].split() if "/%s/" % name.lower() in p)
-        self.log = next(Path(p) for p in os.environ["LAB_NODE_LOGS"].split() if "/%s/" % name.lower() in p)
-        self.directory = self.config.parent
+        self.directory = directory
+        self.config = directory / "applicationHost.config"
+        self.log = log
         self.offset = 0
 
     def mark(self) -> None:
@@ -44,6 +52,8 @@ class Node:
 
     def records(self) -> list[dict]:
         """Log records written since the last mark()."""
+        if not self.log.exists():
+            return []
         with open(self.log, encoding="utf-8") as handle:
             handle.seek(self.offset)
             return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
@@ -53,31 +63,48 @@ class Node:
 
 
 def _write(path: Path, data: bytes) -> None:
-    scratch = path.with_name(path.name + ".test-restore")
+    scratch = path.with_name(path.name + ".test-write")
     scratch.write_bytes(data)
     os.replace(scratch, path)
 
 
+@pytest.fixture(scope="module")
+def pair(lab, tmp_path_factory):
+    """Two lab nodes of this module's own, and an inventory that puts them in lb_nodes."""
+    fleet = NodeFleet(SambaDC(lab_dir(), load_seed()))
+    base = tmp_path_factory.mktemp("nodes")
+    started = []
+    try:
+        for name in LB:
+            spec = NodeSpec(name, ADDRESSES[name], lab["LAB_DNS_DOMAIN"], computer_account=False)
+            config = fleet.prepare(spec, node_dir=base / name.lower())
+            started.append((config, fleet.launch(config, None)))
+        for config, process in started:
+            fleet.wait_ready(config, process)
+        inventory = base / "inventory.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"children": {"lb_nodes": {
+            "hosts": {name: {"ansible_host": ADDRESSES[name]} for name in LB},
+            "vars": {"ansible_connection": "winrm", "ansible_port": 5986, "ansible_winrm_transport": "ntlm",
+                     "ansible_user": "Administrator@%s" % lab["LAB_REALM"], "ansible_password": lab["LAB_ADMIN_PASSWORD"],
+                     "ansible_winrm_ca_trust_path": lab["LAB_CA_CERT"]}}}}}))
+        yield {"inventory": str(inventory),
+               "nodes": {config.name: Node(config.name, config.directory, config.log_path) for config, _p in started}}
+    finally:
+        for config, process in started:
+            fleet.stop_pids([(process.pid, config.directory / "node.json", config.address)])
+            process.wait(timeout=10)
+
+
 @pytest.fixture()
-def lb(lab) -> dict[str, Node]:
-    """SERVER1 and SERVER2 from a fresh applicationHost.config; every file they had is put back afterwards."""
-    del lab
-    nodes = {name: Node(name) for name in LB}
-    saved = {}
-    for node in nodes.values():
-        for name in NODE_FILES:
-            path = node.directory / name
-            saved[path] = path.read_bytes() if path.exists() else None
+def lb(pair) -> dict[str, Node]:
+    """The pair from a fresh applicationHost.config, with no runtime state or applied policy."""
+    for node in pair["nodes"].values():
         _write(node.config, initial_config(node.name).encode("utf-8"))
         for name in NODE_FILES[1:]:
             (node.directory / name).unlink(missing_ok=True)
         node.mark()
-    yield nodes
-    for path, data in saved.items():
-        if data is None:
-            path.unlink(missing_ok=True)
-        else:
-            _write(path, data)
+    os.environ["WA_PAIR_INVENTORY"] = pair["inventory"]
+    return pair["nodes"]
 
 
 def play(tmp_path: Path, tasks: list[dict], *options: str, hosts: str = "lb_nodes",
@@ -96,7 +123,7 @@ def play(tmp_path: Path, tasks: list[dict], *options: str, hosts: str = "lb_node
         "delegate_to": "localhost"}]
     playbook = out_dir / "play.yml"
     playbook.write_text(yaml.safe_dump([{"hosts": hosts, "gather_facts": False, "tasks": tasks}]))
-    out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", inventory or os.environ["LAB_INVENTORY"],
+    out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", inventory or os.environ["WA_PAIR_INVENTORY"],
                           str(playbook), *options], capture_output=True, text=True, env=ansible_env(), timeout=300,
                          check=False)
     results = {path.stem: json.loads(path.read_text()) for path in out_dir.glob("*.json")}
@@ -329,13 +356,47 @@ def test_password_is_compared_on_the_host_and_lands_encrypted(lb, tmp_path) -> N
     pool = "wa-secret-%s" % uuid.uuid4().hex[:6]
     spec = {"name": pool, "username": "cam-svc@camtest.local", "password": POOL_SECRET}
     out, results = play(tmp_path, [{"webfarm.winauth.app_pool": spec}, {"webfarm.winauth.app_pool": spec}],
-                        hosts="SERVER1")
+                        hosts="WASRV1")
     assert out.returncode == 0 and POOL_SECRET not in out.stdout + out.stderr
-    assert [results["SERVER1"]["r%d" % i]["remote_calls"] for i in (0, 1)] == [2, 1]
-    text = lb["SERVER1"].text()
+    assert [results["WASRV1"]["r%d" % i]["remote_calls"] for i in (0, 1)] == [2, 1]
+    text = lb["WASRV1"].text()
     start = text.index('<add name="%s"' % pool)
     element = text[start:text.index("</add>", start)]
     assert 'identityType="SpecificUser"' in element and 'userName="cam-svc@camtest.local"' in element
     assert 'password="[enc:IISWASOnlyCngProvider:' in element and POOL_SECRET not in text
-    reads = [r for r in lb["SERVER1"].records() if r.get("op") == "read"]
+    reads = [r for r in lb["WASRV1"].records() if r.get("op") == "read"]
     assert len(reads) == 2 and POOL_SECRET not in json.dumps(reads)
+
+
+def test_on_the_labs_own_lb_nodes(lab, tmp_path) -> None:
+    """SERVER1 and SERVER2 from $LAB_INVENTORY, shared with other suites: names of our own, removed at the end."""
+    pool = "wa-lb-%s" % uuid.uuid4().hex[:6]
+    spec = {"name": pool, "identity": "SpecificUser", "username": "CAMTEST\\cam-svc", "password": POOL_SECRET,
+            "state": "started"}
+    logs = {name: Node(name, Path(path).parent, Path(path)) for name in ("SERVER1", "SERVER2")
+            for path in os.environ["LAB_NODE_LOGS"].split() if "/%s/" % name.lower() in path}
+    for node in logs.values():
+        node.mark()
+    try:
+        out, results = play(tmp_path, [
+            {"webfarm.winauth.app_pool": spec, "check_mode": True},
+            {"webfarm.winauth.app_pool": spec},
+            {"webfarm.winauth.app_pool": spec},
+            {"webfarm.winauth.web_auth": {"site": SITE, "windows": {"enabled": True, "use_app_pool_credentials": True}},
+             "check_mode": True, "diff": True},
+            {"webfarm.winauth.policy_refresh": {"refresh": False, "rights": ["SeBatchLogonRight"]}},
+            {"webfarm.winauth.app_pool": {"name": pool, "state": "absent"}},
+        ], "-vvv", inventory=os.environ["LAB_INVENTORY"])
+    finally:
+        play(tmp_path, [{"webfarm.winauth.app_pool": {"name": pool, "state": "absent"}}],
+             inventory=os.environ["LAB_INVENTORY"])
+    assert POOL_SECRET not in out.stdout + out.stderr
+    for name, node in logs.items():
+        r = results[name]
+        assert [(r["r%d" % i]["changed"], r["r%d" % i]["remote_calls"]) for i in range(6)] == [
+            (True, 1), (True, 2), (False, 1), (r["r3"]["changed"], 1), (False, 1), (True, 2)], r
+        assert r["r4"]["rights"]["SeBatchLogonRight"] and not r["r4"].get("failed")
+        mine = [rec for rec in node.records() if pool in json.dumps(rec)]
+        assert [rec["op"] for rec in mine] == ["apply", "apply"]       # the create and the removal; reads name no pool
+        assert POOL_SECRET not in node.log.read_text()
+        assert pool not in Path(str(node.directory / "applicationHost.config")).read_text(encoding="utf-8")

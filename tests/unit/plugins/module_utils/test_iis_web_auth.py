@@ -91,6 +91,7 @@ def test_providers_order_and_ntlm_only_mode(tmp_path) -> None:
     ({"providers": ["NTLM", "ntlm"]}, None, "windows.providers: NTLM is listed twice"),
     ({"providers": []}, None, "windows.providers is empty"),
     ({"extended_protection": {"spns": ["sso"]}}, None, "'sso' is not a service principal name"),
+    ({"extended_protection": {"flags": ["ProxyCohosting"]}}, None, "ProxyCohosting needs Proxy too"),
     (None, {"username": "IUSR", "password": SECRET}, "anonymous.password applies only to a specific account, not to IUSR"),
     (None, {"username": "", "password": SECRET}, "not to the pool identity"),
     (None, {"password": SECRET}, "anonymous.password is given without anonymous.username"),
