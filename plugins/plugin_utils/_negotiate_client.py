@@ -46,6 +46,12 @@ except ImportError:  # pragma: no cover - reported by the action plugin
     HAS_GSSAPI = False
 
 try:
+    import krb5
+    HAS_KRB5 = True
+except ImportError:  # pragma: no cover
+    HAS_KRB5 = False
+
+try:
     import spnego
     HAS_SPNEGO = True
 except ImportError:  # pragma: no cover
@@ -69,10 +75,34 @@ class Credentials:
     keytab: str | None = None
     ccache: str | None = None
     _gss: t.Any = field(default=None, repr=False)
+    _memory: t.Any = field(default=None, repr=False)     # keeps the private in-memory ccache alive
 
     @property
     def can_ntlm(self) -> bool:
         return bool(self.username and self.password)
+
+    def _password_ccache(self) -> str:
+        """A ticket-granting ticket for username, requested with the password into a private memory ccache.
+
+        Never the default ccache: service tickets cached there by earlier runs would be reused, and a probe
+        made after an SPN moved would show the old account's ticket.
+        """
+        if not HAS_KRB5:
+            raise ProbeError("the Python package krb5 is needed for Kerberos with a password (pip install krb5)")
+        try:
+            context = krb5.init_context()
+            principal = krb5.parse_name_flags(context, _kerberos_user(self.username or "").encode("utf-8"))
+            options = krb5.get_init_creds_opt_alloc(context)
+            initial = krb5.get_init_creds_password(context, principal, options,
+                                                   password=(self.password or "").encode("utf-8"))
+            ccache = krb5.cc_new_unique(context, b"MEMORY")
+            krb5.cc_initialize(context, ccache, principal)
+            krb5.cc_store_cred(context, ccache, initial)
+        except krb5.Krb5Error as exc:
+            raise ProbeError("cannot get a Kerberos ticket for %s: %s" % (
+                self.username, " ".join(str(exc).split()))) from None
+        self._memory = (context, ccache)
+        return "MEMORY:%s" % ccache.name.decode("utf-8")
 
     def kerberos(self) -> t.Any:
         """GSSAPI initiator credentials, acquired once; ProbeError with a readable reason."""
@@ -82,9 +112,7 @@ class Credentials:
             raise ProbeError("the Python package gssapi is needed for Kerberos (pip install gssapi)")
         try:
             if self.password is not None:
-                name = gssapi.Name(_kerberos_user(self.username or ""), gssapi.NameType.kerberos_principal)
-                self._gss = gssapi.raw.acquire_cred_with_password(
-                    name, self.password.encode("utf-8"), usage="initiate", mechs=[gssapi.MechType.kerberos]).creds
+                self._gss = gssapi.Credentials(usage="initiate", store={"ccache": self._password_ccache()})
             elif self.keytab:
                 if not self.principal:
                     raise ProbeError("keytab needs principal: the client principal whose key the keytab holds")
