@@ -272,7 +272,8 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
         node.mark()
     create = {"name": pool, "identity": "SpecificUser", "username": "CAMTEST\\cam-svc", "password": POOL_SECRET,
               "load_user_profile": True, "idle_timeout": 0, "idle_timeout_action": "Suspend",
-              "managed_runtime_version": "", "start_mode": "AlwaysRunning",
+              "managed_runtime_version": "", "start_mode": "AlwaysRunning", "managed_pipeline_mode": "Classic",
+              "auto_start": False,
               "periodic_restart": {"time": "00:00:00", "requests": 0, "memory": 0, "private_memory": 1048576,
                                    "schedule": ["03:00:00", "15:30:00"]}, "state": "started"}
     out, results = play(tmp_path, [
@@ -291,6 +292,8 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
         {"webfarm.winauth.app_pool": {"name": pool, "username": "CAMTEST\\cam-svc"}},
         {"webfarm.winauth.app_pool": {"name": pool, "username": "CAMTEST\\web-gmsa$"}},
         {"webfarm.winauth.app_pool": {"name": pool, "identity": "NetworkService"}},
+        {"webfarm.winauth.app_pool": {"name": pool, "identity": "LocalSystem"}},
+        {"webfarm.winauth.app_pool": {"name": pool, "identity": "ApplicationPoolIdentity"}},
         {"webfarm.winauth.app_pool": {"name": pool, "username": "CAMTEST\\user1"}},
         {"webfarm.winauth.app_pool": {"name": pool, "identity": "LocalService", "password": POOL_SECRET}},
         {"webfarm.winauth.app_pool": {"name": pool, "state": "absent"}, "check_mode": True},
@@ -306,11 +309,14 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
         assert checked["diff"] == created["diff"] and checked["changes"] == created["changes"]
         assert created["changed"] is True and created["remote_calls"] == 2
         assert created["runtime_state"] == "Started" and created["applications"] == [SITE + app]
+        for line in ("autoStart = false", "managedPipelineMode = Classic", "startMode = AlwaysRunning",
+                     "loadUserProfile = true", "idleTimeout = 00:00:00", "idleTimeoutAction = Suspend",
+                     "privateMemory = 1048576", "schedule = 03:00:00, 15:30:00", "state = Started (start)"):
+            assert line in created["diff"]["after"], line
         warning = [w for w in created["warnings"] if "useKernelMode=true and useAppPoolCredentials=false" in w]
         assert warning and warning[0].startswith("application pool %s runs as CAMTEST\\cam-svc, but Windows "
                                                  "authentication at %s%s" % (pool, SITE, app))
         assert "password = (secret, changed)" in created["diff"]["after"]
-        assert "state = Started (start)" in created["diff"]["after"]
         assert again["changed"] is False and again["remote_calls"] == 1 and again["runtime_state_before"] == "Started"
         assert r["r4"]["changed"] is True and r["r4"]["remote_calls"] == 1 and r["r4"]["changes"] == [
             "set password (secret) (system.applicationHost/applicationPools @ server [name=%s]/processModel)" % pool]
@@ -328,24 +334,27 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
                                                                   "clear password"]
         assert [c.split(" (")[0] for c in r["r14"]["changes"]] == ["set identityType=NetworkService",
                                                                   'set userName=""']
-        assert r["r15"]["failed"] is True and r["r15"]["remote_calls"] == 1 and r["r15"]["msg"].startswith(
+        assert [c.split(" (")[0] for c in r["r15"]["changes"]] == ["set identityType=LocalSystem"]
+        assert [c.split(" (")[0] for c in r["r16"]["changes"]] == ["set identityType=ApplicationPoolIdentity"]
+        assert r["r16"]["identity"] == "ApplicationPoolIdentity" and r["r16"]["username"] is None
+        assert r["r17"]["failed"] is True and r["r17"]["remote_calls"] == 1 and r["r17"]["msg"].startswith(
             "password is required to run application pool %s as CAMTEST\\user1" % pool)
-        assert r["r16"]["failed"] is True and r["r16"]["remote_calls"] == 0 and r["r16"]["msg"] == (
+        assert r["r18"]["failed"] is True and r["r18"]["remote_calls"] == 0 and r["r18"]["msg"] == (
             "password applies only to identity=SpecificUser, not identity=LocalService. Fix: remove password")
-        assert r["r17"]["changed"] is True and r["r17"]["remote_calls"] == 1
-        assert r["r18"]["changed"] is True and r["r18"]["remote_calls"] == 2 and r["r18"]["warnings"] == [
+        assert r["r19"]["changed"] is True and r["r19"]["remote_calls"] == 1
+        assert r["r20"]["changed"] is True and r["r20"]["remote_calls"] == 2 and r["r20"]["warnings"] == [
             "application pool %s is removed while %s%s still use it: they answer 503 until they are moved to another "
             "pool" % (pool, SITE, app)]
-        assert r["r19"]["changed"] is False and r["r19"]["remote_calls"] == 1
+        assert r["r21"]["changed"] is False and r["r21"]["remote_calls"] == 1
         # independent evidence: the node's log and files
         records = node.records()
-        calls = [r["r%d" % i]["remote_calls"] for i in range(20)]
-        assert calls == [2, 1, 2, 1, 1, 1, 2, 1, 2, 2, 2, 2, 1, 2, 2, 1, 0, 1, 2, 1]
+        calls = [r["r%d" % i]["remote_calls"] for i in range(22)]
+        assert calls == [2, 1, 2, 1, 1, 1, 2, 1, 2, 2, 2, 2, 1, 2, 2, 2, 2, 1, 0, 1, 2, 1]
         assert len(records) == sum(calls)
         applies = [rec for rec in records if rec.get("op") == "apply"]
         assert len(applies) == calls.count(2)
         assert [[e["op"] for e in rec["edits"] if e["op"] in ("start", "stop", "recycle")] for rec in applies] == [
-            [], ["start"], ["stop"], ["start"], ["stop", "start"], ["recycle"], [], [], [], []]
+            [], ["start"], ["stop"], ["start"], ["stop", "start"], ["recycle"], [], [], [], [], [], []]
         assert POOL_SECRET not in node.log.read_text() and POOL_SECRET not in node.text()
         assert pool not in node.text().replace('applicationPool="%s"' % pool, "")
         state = json.loads((node.directory / "runtime.json").read_text())
