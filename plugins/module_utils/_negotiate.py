@@ -465,9 +465,11 @@ def explain(exchange: Exchange, expect: str, url: str) -> str:
     if mechanism == expect and status is not None and status < 400:
         return ""
     if mechanism == "anonymous":
-        return ("%s answered %s without asking for credentials: anonymous authentication is enabled at that URL, so "
-                "nothing was authenticated. Disable anonymous authentication where Windows authentication is wanted"
-                % (url, status))
+        return ("%s answered %s without asking for credentials, so this client authenticated nothing: anonymous "
+                "authentication is enabled at that URL, or (behind a proxy such as ARR) the request travelled on a "
+                "backend connection that NTLM had already authenticated for someone else. Disable anonymous "
+                "authentication where Windows authentication is wanted; behind ARR, set authPersistSingleRequest "
+                "on the content servers" % (url, status))
     if expect == "kerberos" and mechanism == "ntlm":
         if exchange.kerberos_error:
             return ("the server accepted NTLM, not Kerberos: Negotiate fell back to NTLM because the client could not "

@@ -20,7 +20,6 @@ from _ansible import run_module, run_playbook
 from winauth_lab.iis.config import ConfigEngine
 from winauth_lab.iis.scripts import atomic_write
 
-NODE_FILES = ("applicationHost.config", "runtime.json", "applied_policy.json")
 SITES = "system.applicationHost/sites"
 POOLS = "system.applicationHost/applicationPools"
 
@@ -33,23 +32,9 @@ class Node:
         self.config = next(Path(p) for p in os.environ["LAB_NODE_CONFIGS"].split() if "/%s/" % name.lower() in p)
         self.directory = self.config.parent
         self.web = self.directory / "web"
-        self.saved: dict[Path, bytes | None] = {}
         self.offsets: dict[str, int] = {}
 
-    # -- files --------------------------------------------------------------------------------------
-    def save(self) -> None:
-        for name in NODE_FILES:
-            path = self.directory / name
-            self.saved[path] = path.read_bytes() if path.exists() else None
-
-    def restore(self) -> None:
-        with self.lock():
-            for path, data in self.saved.items():
-                if data is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    atomic_write(path, data)
-
+    # -- files ---------------------------------------------------------------------------------------
     def lock(self):
         node = self
 
@@ -82,6 +67,23 @@ class Node:
             {"op": "add", "section": SITES, "location": "", "path": [{"name": site}, "bindings"],
              "item": {"protocol": "http", "bindingInformation": "*:80:%s" % host}},
         ])
+
+    def remove_site(self, site: str, pool: str) -> None:
+        """Take out what add_site made and the <location> tags of the site, leaving everything else as it is.
+
+        Edits rather than a byte restore: other suites share the node and may have changed other parts.
+        """
+        with self.lock():
+            engine = ConfigEngine(self.config.read_bytes())
+            edits = []
+            if any(str(s).lower() == site.lower() for s in engine.sites()):
+                edits.append({"op": "remove", "section": SITES, "location": "", "path": [], "key": {"name": site}})
+            edits.append({"op": "remove", "section": POOLS, "location": "", "path": [], "key": {"name": pool}})
+            engine.apply(edits)
+            for path, node in engine.locations():
+                if path.lower() == site.lower() or path.lower().startswith(site.lower() + "/"):
+                    engine.doc.remove(node)
+            atomic_write(self.config, engine.doc.to_bytes())
 
     # -- logs ---------------------------------------------------------------------------------------
     def mark(self) -> None:

@@ -352,7 +352,7 @@ class ConnState:
     id: int
     identity: str | None = None
     mechanism: str = ""
-    persist: bool = False
+    worker: tuple = ()               # the worker (pool, start time) that authenticated the connection
     pending: t.Any = None
     pending_kind: str = ""
 
@@ -438,7 +438,22 @@ class Authenticator:
         return principal
 
     def authenticate(self, header: str | None, conn: ConnState, settings: webconfig.AuthSettings,
-                     keys: webconfig.KeySource) -> AuthOutcome:
+                     keys: webconfig.KeySource, worker: tuple = ()) -> AuthOutcome:
+        """IIS's decision for one request. A connection stays authenticated (requests without a header are
+        served as its user) while the worker that authenticated it runs and the location's settings allow it:
+        NTLM unless authPersistSingleRequest, Kerberos only with authPersistNonNTLM."""
+        outcome = self._authenticate(header, conn, settings, keys)
+        if outcome.ok and outcome.mechanism in ("ntlm", "kerberos") and header:
+            conn.worker = worker
+        return outcome
+
+    def _persisted(self, conn: ConnState, settings: webconfig.AuthSettings) -> bool:
+        if not conn.identity or conn.pending is not None or settings.auth_persist_single_request:
+            return False
+        return conn.mechanism == "ntlm" or settings.auth_persist_non_ntlm
+
+    def _authenticate(self, header: str | None, conn: ConnState, settings: webconfig.AuthSettings,
+                      keys: webconfig.KeySource) -> AuthOutcome:
         if settings.anonymous:
             return AuthOutcome(True, mechanism="anonymous")
         if not settings.windows:
@@ -446,8 +461,10 @@ class Authenticator:
                                                                                   "authentication is enabled here"})
         challenge = settings.challenges()
         if not header:
-            if conn.identity and conn.persist and conn.pending is None:
-                return AuthOutcome(True, user=conn.identity, mechanism=conn.mechanism)
+            if self._persisted(conn, settings):
+                return AuthOutcome(True, user=conn.identity or "", mechanism=conn.mechanism,
+                                   detail={"persisted": "the connection was authenticated earlier (%s)"
+                                                        % conn.mechanism})
             return AuthOutcome(False, 401, 2, ERROR_ACCESS_DENIED, challenge)
         parts = header.strip().split(None, 1)
         scheme = parts[0].lower()
@@ -503,7 +520,6 @@ class Authenticator:
         conn.pending = None
         user = self.windows_name(str(context.client_principal or "?"))
         conn.identity, conn.mechanism = user, "ntlm"
-        conn.persist = not settings.auth_persist_single_request
         return AuthOutcome(True, headers=reply, user=user, mechanism="ntlm")
 
     def _kerberos(self, scheme: str, kind: str, token: bytes, mech_token: bytes, conn: ConnState,
@@ -539,7 +555,6 @@ class Authenticator:
             return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge, detail=detail)
         user = self.windows_name(str(context.initiator_name))
         conn.identity, conn.mechanism = user, "kerberos"
-        conn.persist = settings.auth_persist_non_ntlm and not settings.auth_persist_single_request
         headers = ["Negotiate %s" % base64.b64encode(out).decode("ascii")] if out else []
         return AuthOutcome(True, headers=headers, user=user, mechanism="kerberos", detail=detail)
 
@@ -746,7 +761,11 @@ class WebHandler(BaseHTTPRequestHandler):
             return
         settings = webconfig.auth_settings(engine, location)
         key_source = webconfig.acceptor_account(settings, app_pool, config.name)
-        outcome = node.auth.authenticate(self.headers.get("Authorization"), self.conn, settings, key_source)
+        worker_key = (app_pool.name.lower(), worker.started)
+        if self.conn.worker and self.conn.worker != worker_key:
+            self.conn.identity = None        # the worker that authenticated this connection is gone
+        outcome = node.auth.authenticate(self.headers.get("Authorization"), self.conn, settings, key_source,
+                                         worker_key)
         record.update(outcome.detail)
         record.update(providers=settings.providers, anonymous=settings.anonymous, windows=settings.windows,
                       identity=app_pool.display())
