@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: web_auth and app_pool against N lab nodes, beside ansible.builtin.raw on the same nodes.
 
 For each N (default 2, 10 and 50; ``BENCH_SIZES=2,10``), the bench nodes BENCH001..BENCH<N> start

@@ -326,16 +326,14 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
         assert (r["r8"]["changes"], r["r8"]["runtime_state"]) == (
             ["start application pool %s (system.applicationHost/applicationPools @ server [name=%s])" % (pool, pool)],
             "Started")
-        assert [c.split(" (")[0] for c in r["r9"]["changes"]] == ["stop application pool %s" % pool,
-                                                                 "start application pool %s" % pool]
-        assert [c.split(" (")[0] for c in r["r10"]["changes"]] == ["recycle application pool %s" % pool]
+        short = {key: [c.split(" (")[0] for c in value.get("changes", [])] for key, value in r.items()}
+        assert short["r9"] == ["stop application pool %s" % pool, "start application pool %s" % pool]
+        assert short["r10"] == ["recycle application pool %s" % pool]
         assert r["r12"]["changed"] is False and not r["r12"].get("warnings")    # useAppPoolCredentials is on now
-        assert [c.split(" (")[0] for c in r["r13"]["changes"]] == ["set userName=CAMTEST\\web-gmsa$",
-                                                                  "clear password"]
-        assert [c.split(" (")[0] for c in r["r14"]["changes"]] == ["set identityType=NetworkService",
-                                                                  'set userName=""']
-        assert [c.split(" (")[0] for c in r["r15"]["changes"]] == ["set identityType=LocalSystem"]
-        assert [c.split(" (")[0] for c in r["r16"]["changes"]] == ["set identityType=ApplicationPoolIdentity"]
+        assert short["r13"] == ["set userName=CAMTEST\\web-gmsa$", "clear password"]
+        assert short["r14"] == ["set identityType=NetworkService", 'set userName=""']
+        assert short["r15"] == ["set identityType=LocalSystem"]
+        assert short["r16"] == ["set identityType=ApplicationPoolIdentity"]
         assert r["r16"]["identity"] == "ApplicationPoolIdentity" and r["r16"]["username"] is None
         assert r["r17"]["failed"] is True and r["r17"]["remote_calls"] == 1 and r["r17"]["msg"].startswith(
             "password is required to run application pool %s as CAMTEST\\user1" % pool)

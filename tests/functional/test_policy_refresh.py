@@ -115,8 +115,8 @@ def test_gpupdate_applies_the_gpo_linked_above_the_computer_and_require_checks_h
     records = log_records(node["config"])
     assert [r["script"] for r in records] == ["user_rights", "gpupdate", "user_rights", "user_rights"]
     applied = json.loads((node["config"].directory / "applied_policy.json").read_text())
-    assert [h["name"] for h in applied["SeBatchLogonRight"]] == ["CAMTEST\\user1", "BUILTIN\\Administrators",
-                                                                  "BUILTIN\\IIS_IUSRS"]
+    names = [h["name"] for h in applied["SeBatchLogonRight"]]
+    assert names == ["CAMTEST\\user1", "BUILTIN\\Administrators", "BUILTIN\\IIS_IUSRS"]
 
     # a disabled link no longer applies: the next refresh brings back the local holders
     relinked = run_play([task("gpo_link", {"gpo": node["gpo"], "target": node["ou"], "enabled": False})])

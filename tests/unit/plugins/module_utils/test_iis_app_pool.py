@@ -44,10 +44,10 @@ def test_targets_read_everything_in_one_call() -> None:
 
 def test_create_with_identity_settings_and_start_then_nothing_to_do(tmp_path) -> None:
     node = new_node(tmp_path)
-    wanted = dict(name="sso", identity="SpecificUser", username="CAMTEST\\cam-svc", password=SECRET,
-                  load_user_profile=True, idle_timeout="0", periodic_restart={"time": "00:00:00",
-                                                                               "schedule": ["3:00:00"]},
-                  managed_runtime_version="", state="started")
+    wanted = {"name": "sso", "identity": "SpecificUser", "username": "CAMTEST\\cam-svc", "password": SECRET,
+              "load_user_profile": True, "idle_timeout": "0",
+              "periodic_restart": {"time": "00:00:00", "schedule": ["3:00:00"]},
+              "managed_runtime_version": "", "state": "started"}
     plan, report = plan_for(node, **wanted)
     assert [(e["op"], e.get("attribute")) for e in plan.edits] == [
         ("add", None), ("set", "loadUserProfile"), ("set", "idleTimeout"), ("set", "identityType"),
@@ -64,9 +64,9 @@ def test_create_with_identity_settings_and_start_then_nothing_to_do(tmp_path) ->
     assert 'idleTimeout="00:00:00"' in text and 'value="03:00:00"' in text and SECRET not in text
     again, report = plan_for(node, **wanted)
     assert again.edits == [] and report["runtime_state"] == "Started" and report["existed"] is True
-    changed, _report = plan_for(node, **dict(wanted, password="Other-1!"))
+    changed, _report = plan_for(node, **{**wanted, "password": "Other-1!"})
     assert [e.get("attribute") for e in changed.edits] == ["password"]
-    on_create, _report = plan_for(node, **dict(wanted, password="Other-1!", update_password="on_create"))
+    on_create, _report = plan_for(node, **{**wanted, "password": "Other-1!", "update_password": "on_create"})
     assert on_create.edits == []
 
 
@@ -95,8 +95,8 @@ def test_identity_changes_and_stale_secrets(tmp_path) -> None:
                                         r"changes account from CAMTEST\\cam-svc\)"):
         plan_for(node, name="p", username="CAMTEST\\user1")
     moved, _report = plan_for(node, name="p", username="CAMTEST\\user1", password=SECRET, update_password="on_create")
-    assert [(e.get("attribute"), e.get("value") == SECRET) for e in moved.edits] == [("userName", False),
-                                                                                    ("password", True)]
+    assert [(e.get("attribute"), e.get("value") == SECRET) for e in moved.edits] == [
+        ("userName", False), ("password", True)]
     gmsa, report = plan_for(node, name="p", username="CAMTEST\\web-gmsa$")
     assert [(e["attribute"], e["value"]) for e in gmsa.edits] == [("userName", "CAMTEST\\web-gmsa$"), ("password", "")]
     assert "password = (secret, cleared)" in gmsa.diff()["after"] and report["username"] == "CAMTEST\\web-gmsa$"
