@@ -96,7 +96,7 @@ class ActionModule(ActionBase):
         calls = 0
         if args["nodes"] is None:
             host = str(task_vars.get("inventory_hostname") or self._play_context.remote_addr)
-            computer = args["computer_name"] or host.split(".")[0].upper()
+            computer = args["computer_name"] or host.split(".", maxsplit=1)[0].upper()
             runner = RemoteRunner(self)
             try:
                 states = runner.read(snapshot_targets(args["role"]))

@@ -309,7 +309,7 @@ def _host_spns(farm: dict[str, t.Any], directory: dict[str, t.Any]) -> list[dict
     for name in farm["names"]:
         host_spn, http_spn = "HOST/%s" % name, "HTTP/%s" % name
         for holder in _holders(directory, host_spn):
-            if holder.get("is_computer") and name.split(".")[0] == str(holder.get("sam", "")).rstrip("$").lower():
+            if holder.get("is_computer") and name.split(".", 1)[0] == str(holder.get("sam", "")).rstrip("$").lower():
                 continue       # a computer's own HOST SPN (its own name): normal
             http = _holders(directory, http_spn)
             out.append(finding(
@@ -380,10 +380,11 @@ def _node_rules(farm: dict[str, t.Any], node: dict[str, t.Any], directory: dict[
         windows = app["windows"]
         where = "%s on %s (pool %s, %s)" % (app["location"], host, app["pool"], identity_label(pool, app["pool"]))
         if pool is None:
-            out.append(finding("pool_missing", "error", host, "The application pool of %s does not exist" % app[
-                "location"], "%s is assigned to pool %s, which %s does not have: IIS answers 503." % (
-                    app["location"], app["pool"], host), "Create the pool or assign an existing one "
-                                                        "(webfarm.winauth.app_pool).", location=app["location"]))
+            out.append(finding(
+                "pool_missing", "error", host, "The application pool of %s does not exist" % app["location"],
+                "%s is assigned to pool %s, which %s does not have: IIS answers 503." % (
+                    app["location"], app["pool"], host),
+                "Create the pool or assign an existing one (webfarm.winauth.app_pool).", location=app["location"]))
             continue
         if not windows["enabled"]:
             if not app["anonymous"]["enabled"]:
@@ -500,8 +501,8 @@ def _front_end(farm: dict[str, t.Any], node: dict[str, t.Any]) -> list[dict[str,
     out = []
     host = node["host"]
     arr = node.get("arr") or {}
-    proxies = bool(arr.get("proxy_enabled")) and any(r.get("action") == "Rewrite" and "://" in r.get("url", "")
-                                                      for r in arr.get("rules", []) if r.get("enabled"))
+    rewrites = [r for r in arr.get("rules", []) if r.get("enabled") and r.get("action") == "Rewrite"]
+    proxies = bool(arr.get("proxy_enabled")) and any("://" in r.get("url", "") for r in rewrites)
     if not proxies:
         out.append(finding("arr_not_proxying", "warning", host, "The front end does not proxy",
                            "%s is declared an ARR front end, but %s." % (host, "ARR's proxy is off" if not arr.get(
@@ -629,8 +630,8 @@ def render_text(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], dir
                 findings: t.Sequence[dict[str, t.Any]]) -> str:
     counts = summary(findings)
     owners = ownership(farm, nodes, directory)
-    lines = ["Farm audit: %s (%s, %s mode; names: %s)" % (farm["name"], "L4 load balancer" if farm["kind"] == "lb"
-                                                           else "ARR front end", farm["mode"], ", ".join(farm["names"])),
+    kind = "L4 load balancer" if farm["kind"] == "lb" else "ARR front end"
+    lines = ["Farm audit: %s (%s, %s mode; names: %s)" % (farm["name"], kind, farm["mode"], ", ".join(farm["names"])),
              "Nodes: %s" % ", ".join("%s (%s)" % (n["host"], n.get("role", "node")) for n in nodes),
              "Findings: %d error(s), %d warning(s), %d note(s)" % (counts["error"], counts["warning"], counts["info"]),
              ""]

@@ -212,8 +212,8 @@ class Token:
         if self.supported_mech:
             out["supported_mech"] = MECH_NAMES.get(self.supported_mech, self.supported_mech)
         if self.ntlm_type:
-            out["ntlm_message"] = {1: "negotiate", 2: "challenge", 3: "authenticate"}.get(self.ntlm_type,
-                                                                                      self.ntlm_type)
+            names = {1: "negotiate", 2: "challenge", 3: "authenticate"}
+            out["ntlm_message"] = names.get(self.ntlm_type, self.ntlm_type)
         if self.ntlm_user:
             out["ntlm_user"] = self.ntlm_user
         if self.sname:

@@ -778,8 +778,9 @@ class WebHandler(BaseHTTPRequestHandler):
             return
         user = outcome.user or ""
         page = ("webfarm.winauth lab node %s\nsite: %s\npath: %s\napplication: %s (pool %s, identity %s)\n"
-                "user: %s\nauthentication: %s\n" % (config.name, site.name, path, app_path, app_pool.name,
-                                                     app_pool.display(), user or "(anonymous)", outcome.mechanism))
+                "user: %s\nauthentication: %s\n" % (
+                    config.name, site.name, path, app_path, app_pool.name, app_pool.display(),
+                    user or "(anonymous)", outcome.mechanism))
         self._iis_response(200, 0, 0, user, outcome.headers, site, host, query, started,
                            dict(record, user=user, mechanism=outcome.mechanism), page.encode("utf-8"),
                            content_type="text/plain; charset=utf-8")

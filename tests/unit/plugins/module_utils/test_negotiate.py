@@ -214,8 +214,8 @@ def test_ntlm_authenticate_names_its_user(tmp_path, monkeypatch) -> None:
 
 def test_challenges_in_separate_and_combined_headers() -> None:
     assert parse_challenges(["Negotiate", "NTLM"]) == [("Negotiate", ""), ("NTLM", "")]
-    assert parse_challenges(['Negotiate abc=, Basic realm="x, y"']) == [("Negotiate", "abc="),
-                                                                         ("Basic", 'realm="x, y"')]
+    combined = parse_challenges(['Negotiate abc=, Basic realm="x, y"'])
+    assert combined == [("Negotiate", "abc="), ("Basic", 'realm="x, y"')]
 
 
 def test_spn_is_built_from_the_host_as_typed() -> None:
@@ -228,8 +228,8 @@ def test_spn_is_built_from_the_host_as_typed() -> None:
 def _kerberos_ok() -> Exchange:
     exchange = Exchange(statuses=[401, 200], offered=["Negotiate", "NTLM"], spn="HTTP/sso.camtest.local",
                         backend="SERVER1")
-    exchange.client_tokens.append(parse_token(neg_init([OID_KRB5], krb_gss(b"\x01\x00",
-                                                                              ap_req("HTTP", "sso.camtest.local")))))
+    ticket = krb_gss(b"\x01\x00", ap_req("HTTP", "sso.camtest.local"))
+    exchange.client_tokens.append(parse_token(neg_init([OID_KRB5], ticket)))
     exchange.server_tokens.append(parse_token(neg_resp(0, OID_KRB5, None)))
     return exchange
 
