@@ -658,7 +658,7 @@ def render_text(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], dir
 
 
 def _dot_id(text: str) -> str:
-    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def render_dot(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], directory: dict[str, t.Any],
@@ -668,13 +668,14 @@ def render_dot(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], dire
     bad_spns = {f.get("spn", "").lower() for f in findings if f["severity"] == "error" and f.get("spn")}
     bad_nodes = {f["node"] for f in findings if f["severity"] == "error" and f.get("node")}
     lines = ["digraph farm_audit {", '  rankdir=LR; fontname="Helvetica"; node [fontname="Helvetica", fontsize=10];',
+             '  edge [fontname="Helvetica", fontsize=9];',
              '  label=%s; labelloc=t;' % _dot_id("%s: who holds which SPN, which pool runs as whom" % farm["name"])]
-    accounts: set[str] = set()
+    accounts: dict[str, str] = {}          # lower-case name -> the name as the directory spells it
     for spn, holders in owners["spns"].items():
         color = "red" if spn.lower() in bad_spns else "black"
         lines.append('  %s [shape=note, color=%s];' % (_dot_id(spn), color))
         for holder in holders:
-            accounts.add(str(holder).lower())
+            accounts.setdefault(str(holder).lower(), str(holder))
             lines.append('  %s -> %s [label="held by", color=%s];' % (_dot_id(spn), _dot_id(str(holder).lower()),
                                                                       color))
         if not holders:
@@ -683,17 +684,18 @@ def render_dot(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], dire
         pool_id = "%s: %s" % (row["node"], row["pool"])
         color = "red" if row["node"] in bad_nodes else "black"
         lines.append('  %s [shape=box, style=rounded, color=%s, label=%s];' % (
-            _dot_id(pool_id), color, _dot_id("%s\\n%s (%s)" % (row["node"], row["pool"], row["location"]))))
-        identity = row["identity"].lower()
-        target = account_name(identity) if "\\" in identity or "@" in identity else identity
-        accounts.add(target)
+            _dot_id(pool_id), color, _dot_id("%s\n%s (%s)" % (row["node"], row["pool"], row["location"]))))
+        identity = row["identity"]
+        target = account_name(identity) if "\\" in identity or "@" in identity else identity.lower()
+        accounts.setdefault(target, identity)
         lines.append('  %s -> %s [label="runs as", color=%s];' % (_dot_id(pool_id), _dot_id(target), color))
         if row["decrypts_with"] and row["decrypts_with"] != target:
-            accounts.add(row["decrypts_with"])
+            accounts.setdefault(row["decrypts_with"], row["decrypts_with"].upper() if row["decrypts_with"].endswith(
+                "$") else row["decrypts_with"])
             lines.append('  %s -> %s [label="decrypts with", style=dashed, color=%s];' % (
                 _dot_id(pool_id), _dot_id(row["decrypts_with"]), color))
-    for account in sorted(accounts):
+    for account, label in sorted(accounts.items()):
         shape = "box3d" if account.endswith("$") else "ellipse"
-        lines.append('  %s [shape=%s];' % (_dot_id(account), shape))
+        lines.append('  %s [shape=%s, label=%s];' % (_dot_id(account), shape, _dot_id(label)))
     lines.append("}")
     return "\n".join(lines) + "\n"
