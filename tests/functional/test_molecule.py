@@ -1,0 +1,60 @@
+"""The roles' molecule scenarios (extensions/molecule/<name>), each run as `molecule test -s <name>`.
+
+Each scenario runs against the shared lab: create is `make lab-up` (a no-op when the lab runs), the
+check step runs the converge playbook with --check on a fresh site, pool, name and GPO of the run's
+own, side_effect proves that it wrote nothing, converge and idempotence follow, and verify checks
+the result with samba-tool, SYSVOL, kinit/kvno and the nodes' applicationHost.config. destroy never
+stops the lab here (MOLECULE_LAB_DOWN is not set), so the rest of `make test` keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import pytest
+
+from _ansible import REPO, VENV_BIN, ansible_env
+
+SCENARIOS = sorted(p.parent.name for p in (REPO / "extensions" / "molecule").glob("*/molecule.yml"))
+STEPS = ("syntax", "create", "prepare", "check", "side_effect", "converge", "idempotence", "verify", "cleanup",
+         "destroy")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_every_role_has_a_scenario() -> None:
+    roles = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
+    assert roles and set(roles) <= set(SCENARIOS), (roles, SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_molecule_scenario(scenario: str) -> None:
+    env = ansible_env({"PY_COLORS": "0", "NO_COLOR": "1"})
+    env.pop("MOLECULE_LAB_DOWN", None)
+    started = time.monotonic()
+    proc = subprocess.run([str(VENV_BIN / "molecule"), "test", "-s", scenario], cwd=str(REPO), env=env,
+                          capture_output=True, text=True, timeout=1500, check=False)
+    output = ANSI.sub("", proc.stdout + proc.stderr)
+    assert proc.returncode == 0, "molecule test -s %s failed:\n%s" % (scenario, output[-15000:])
+    for step in STEPS:
+        assert re.search(r"%s ➜ %s: Executed: Successful" % (re.escape(scenario), step), output), (
+            "step %s did not run successfully:\n%s" % (step, output[-6000:]))
+    print("molecule test -s %s: %.0f s" % (scenario, time.monotonic() - started))
+
+
+def test_scenarios_leave_nothing_behind() -> None:
+    """No site, pool, SPN or GPO of a scenario run is left on the shared lab (names start with mol-/the token)."""
+    nodes = REPO / "build" / "lab" / "nodes"
+    leftovers = [str(p) for p in nodes.glob("*/applicationHost.config") if re.search(r'"mol-m[a-z0-9]{6}', p.read_text())]
+    assert not leftovers, leftovers
+    gpos = subprocess.run(["samba-tool", "gpo", "listall", "-H", str(REPO / "build" / "lab" / "dc" / "private" /
+                                                                      "sam.ldb")],
+                          capture_output=True, text=True, check=False).stdout
+    assert not re.search(r"display name : IIS-BatchLogon-m[a-z0-9]{6}\b", gpos), gpos
+    for account in ("cam-svc", "user1"):
+        spns = subprocess.run(["samba-tool", "spn", "list", account, "-H",
+                               str(REPO / "build" / "lab" / "dc" / "private" / "sam.ldb")],
+                              capture_output=True, text=True, check=False).stdout
+        assert not re.search(r"HTTP/(sso|portal|content[12])-m[a-z0-9]{6}", spns), spns
+
