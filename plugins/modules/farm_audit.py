@@ -177,16 +177,21 @@ EXAMPLES = r"""
   vars:
     farm: {name: arr, kind: arr, names: [arr1.camtest.local], identity: CAMTEST\user1}
   tasks:
-    - webfarm.winauth.farm_audit:
+    - name: Read the front end and the content servers
+      webfarm.winauth.farm_audit:
         farm: "{{ farm }}"
         role: "{{ 'front_end' if inventory_hostname in groups['arr_frontends'] else 'content' }}"
       register: node_audit
-    - webfarm.winauth.farm_audit:
+
+    - name: Audit the ARR farm as a whole
+      webfarm.winauth.farm_audit:
         farm: "{{ farm }}"
         nodes: "{{ ansible_play_hosts | map('extract', hostvars, 'node_audit') | list }}"
       run_once: true
       register: audit
-    - ansible.builtin.debug:
+
+    - name: Show the report
+      ansible.builtin.debug:
         msg: "{{ audit.report }}"
       run_once: true
 """

@@ -200,7 +200,9 @@ EXAMPLES = r"""
     expect: kerberos
     fail_on_mismatch: false
   register: probe
-- ansible.builtin.debug:
+
+- name: Show what the probe found
+  ansible.builtin.debug:
     msg: "{{ probe.msg }}"
 """
 
