@@ -36,7 +36,7 @@ def samba(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def spns_of(account: str) -> list[str]:
     out = samba("spn", "list", account).stdout
-    return [line.strip() for line in out.splitlines()[1:] if line.strip()]
+    return [line.strip() for line in out.splitlines() if line[:1].isspace() and line.strip()]
 
 
 def node_site(node: str, *args: str) -> None:
@@ -173,7 +173,8 @@ def test_lb_farm_refuses_a_virtual_name_that_is_a_node_name(lab, tmp_path) -> No
     run = run_playbook(str(play), "-i", str(inv))
     out = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "server1.camtest.local is the name of a computer account" in out, out[-3000:]
+    assert "The hostname trap - server1.camtest.local is the own name of computer SERVER1$" in out, out[-3000:]
+    assert "Nothing was written" in out
     assert "not-used" not in out
     assert spns_of("cam-svc") == before
 
@@ -208,3 +209,19 @@ def test_arr_farm_needs_both_groups(lab, tmp_path) -> None:
         "arr_farm_identity_password": "x"})), "-i", str(inv))
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "arr_farm_content_nodes ('content_nodes': none)" in out, out[-3000:]
+
+
+@pytest.mark.parametrize("role_vars, message", [
+    ({"arr_farm_identity": "CAMTEST\\user1", "arr_farm_identity_password": "x"},
+     "missing required arguments: arr_farm_public_name"),
+    ({"arr_farm_public_name": "portal.camtest.local"}, "in kerberos mode arr_farm_identity"),
+    ({"arr_farm_public_name": "portal.camtest.local", "arr_farm_mode": "basic"}, "arr_farm_mode must be one of"),
+])
+def test_arr_farm_inputs_are_checked_before_anything_runs(lab, tmp_path, role_vars, message) -> None:
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"arr_frontends": {"hosts": {"ARR1": {}}},
+                                                        "content_nodes": {"hosts": {"CONTENT1": {}}}}}}))
+    run = run_playbook(str(role_play(tmp_path, lab, "arr_farm", "all", role_vars)), "-i", str(inv))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and message in out, out[-3000:]
+    assert "-> localhost" not in out
