@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 .PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units bench
 
 help:
-	@echo "make demo        bring the lab up and run the farm playbooks against it"
+	@echo "make demo        bring the lab up and run the farm playbooks against it (PATTERN=lb|arr|both)"
 	@echo "make test        run every test (sanity, units, lab integration, lint)"
 	@echo "make lab-up | lab-down | lab-reset | lab-status | lab-env"
 	@echo "make bench       web_auth and app_pool on 2, 10 and 50 lab nodes beside ansible.builtin.raw"
@@ -46,8 +46,9 @@ lab-status: venv
 lab-env: venv
 	@$(LAB) env
 
+# PATTERN=lb|arr|both (default both). DEMO_KEEP=1 leaves the farms configured on the lab.
 demo: lab-up
-	@eval "$$($(LAB) env)"; $(BIN)/ansible-playbook -i localhost, playbooks/lab_demo.yml
+	@eval "$$($(LAB) env)"; PATH="$(BIN):$$PATH" tests/demo/demo.sh $(or $(PATTERN),both)
 
 test: venv collection
 	@eval "$$($(LAB) env)"; export MAKE_TEST_STARTED=$$(date +%s); \

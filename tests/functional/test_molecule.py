@@ -40,6 +40,9 @@ def test_molecule_scenario(scenario: str) -> None:
     for step in STEPS:
         assert re.search(r"%s ➜ %s: Executed: Successful" % (re.escape(scenario), step), output), (
             "step %s did not run successfully:\n%s" % (step, output[-6000:]))
+    # verify compared the check run's predictions with the converge (and found the second converge empty)
+    assert re.search(r"check predicted all \d+ changes of the converge run, and nothing else;\s+the second converge "
+                     r"changed nothing\s+\(recorded\)", output), output[-6000:]
     print("molecule test -s %s: %.0f s" % (scenario, time.monotonic() - started))
 
 

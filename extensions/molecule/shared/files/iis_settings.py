@@ -9,8 +9,9 @@ lab's simulated configuration engine. Usage:
     python iis_settings.py applicationHost.config LOCATION [POOL ...]
 
 prints one JSON object: the attributes of each named pool's <add> and <processModel> (the password
-reduced to whether one is stored), and, at <location path="LOCATION">, the windowsAuthentication
-and anonymousAuthentication attributes with the providers list, and the ARR sections of the file.
+reduced to whether one is stored); at <location path="LOCATION">, the windowsAuthentication
+and anonymousAuthentication attributes with the providers list; the same two sections at server
+level (what a location inherits); and the ARR sections of the file.
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ def main(argv: list[str]) -> int:
         return 2
     root = ET.parse(argv[1]).getroot()
     proxy = root.find("system.webServer/proxy")
+    server_auth = {}
+    for name in ("windowsAuthentication", "anonymousAuthentication"):
+        element = root.find(AUTH + name)
+        server_auth[name] = dict(element.attrib) if element is not None else {}
     print(json.dumps({
+        "server": server_auth,
         "pools": {name: _pool(root, name) for name in argv[3:]},
         "location": _location(root, argv[2]),
         "webFarms": _farms(root),

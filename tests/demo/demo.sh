@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `make demo` (PATTERN=lb|arr|both, default both): the farm playbooks against the lab. For each
+# pattern: the plan (--check --diff, nothing written), the change, the same run again (it must
+# change nothing), then a verification by independent means (playbooks/lab_verify.yml).
+# At the end the lab is put back as the demo found it (its SPNs and GPO removed, the web nodes'
+# files restored), unless DEMO_KEEP=1. Expects the lab's environment (eval "$(make -s lab-env)").
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+pattern=${1:-both}
+case "$pattern" in lb|arr|both) ;; *) echo "PATTERN must be lb, arr or both (got $pattern)" >&2; exit 2;; esac
+: "${LAB_INVENTORY:?run eval \"\$(make -s lab-env)\" first (make demo does)}"
+export ANSIBLE_COLLECTIONS_PATH="$PWD/build/collections" ANSIBLE_DEPRECATION_WARNINGS=False
+export ANSIBLE_RETRY_FILES_ENABLED=False
+saved="$PWD/build/demo/saved"
+nodes=(SERVER1 SERVER2 ARR1 CONTENT1 CONTENT2)
+files=(applicationHost.config runtime.json applied_policy.json)
+
+say() { printf '\n\033[1m==== %s\033[0m\n' "$*"; }
+play() { ansible-playbook -i "$LAB_INVENTORY" "$@"; }
+
+save_nodes() {
+  rm -rf "$saved"; mkdir -p "$saved"
+  for node in "${nodes[@]}"; do
+    dir="$LAB_DIR/nodes/${node,,}"; mkdir -p "$saved/${node,,}"
+    for f in "${files[@]}"; do [ -f "$dir/$f" ] && cp -p "$dir/$f" "$saved/${node,,}/$f"; done
+  done
+}
+
+restore() {
+  if [ "${DEMO_KEEP:-0}" = 1 ]; then
+    say "DEMO_KEEP=1: the farms stay configured on the lab (make lab-reset returns it to its seeded state)"
+    return
+  fi
+  say "Putting the lab back as the demo found it (DEMO_KEEP=1 keeps the farms)"
+  play tests/demo/cleanup.yml >/dev/null && echo "directory: the demo's SPNs and GPO removed"
+  for node in "${nodes[@]}"; do
+    dir="$LAB_DIR/nodes/${node,,}"
+    for f in "${files[@]}"; do
+      if [ -f "$saved/${node,,}/$f" ]; then cp -p "$saved/${node,,}/$f" "$dir/$f.demo" && mv "$dir/$f.demo" "$dir/$f"
+      else rm -f "$dir/$f"; fi
+    done
+  done
+  echo "web nodes: applicationHost.config, runtime state and applied policy restored"
+}
+
+idempotent() {  # the third run: every host must report changed=0
+  local out; out=$(play playbooks/lab_demo.yml "$@" | tee /dev/stderr)
+  if grep -E '^[A-Za-z0-9_.-]+ +: ok=' <<<"$out" | grep -vq 'changed=0'; then
+    echo "the second run changed something: not idempotent" >&2; return 1
+  fi
+  say "zero changes: the second run found everything as it should be"
+}
+
+farm() {  # $1 = lb | arr
+  local name; name=$([ "$1" = lb ] && echo "L4 farm (seed 001)" || echo "ARR farm (seed 000)")
+  say "$name: the plan - ansible-playbook --check --diff (reads everything, writes nothing)"
+  play playbooks/lab_demo.yml -e "demo_pattern=$1" --check --diff
+  say "$name: the change"
+  play playbooks/lab_demo.yml -e "demo_pattern=$1"
+  say "$name: the same playbook again"
+  idempotent -e "demo_pattern=$1"
+  say "$name: verification, by independent means"
+  ansible-playbook playbooks/lab_verify.yml -e "demo_pattern=$1"
+}
+
+say "webfarm.winauth demo on the lab - real: Active Directory (Samba AD DC), Kerberos, LDAP/SMB, WinRM; simulated: IIS's configuration engine"
+save_nodes
+trap restore EXIT
+if [ "$pattern" = lb ] || [ "$pattern" = both ]; then farm lb; fi
+if [ "$pattern" = arr ] || [ "$pattern" = both ]; then
+  say "ARR farm: seed 000 taken literally - HTTP/<each server's own name> on the shared account"
+  if out=$(play playbooks/lab_demo.yml -e demo_pattern=arr -e demo_arr_literal=true --check 2>&1); then
+    echo "$out"; echo "the role should have refused the servers' own names" >&2; exit 1
+  fi
+  grep -o 'The hostname trap - [^"]*' <<<"$out" | head -1 | fold -s -w 110
+  echo "(refused before anything was written; the demo continues with a site alias per server)"
+  farm arr
+fi
+say "Done. Real: AD, Kerberos, WinRM. Simulated: IIS's configuration engine. See docs/demo.md and docs/lab.md."
