@@ -46,6 +46,7 @@ class CallbackModule(CallbackBase):
                                   "task": result._task.get_name()})  # pylint: disable=protected-access
 
     def v2_playbook_on_stats(self, stats) -> None:
+        del stats
         if self._directory is None:
             return
         os.makedirs(self._directory, exist_ok=True)

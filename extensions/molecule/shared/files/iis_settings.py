@@ -40,11 +40,11 @@ def _location(root: ET.Element, path: str) -> dict:
             continue
         windows = location.find(AUTH + "windowsAuthentication")
         if windows is not None:
-            result["windowsAuthentication"] = dict(windows.attrib)
+            settings: dict = dict(windows.attrib)
             providers = windows.find("providers")
             if providers is not None:
-                result["windowsAuthentication"]["providers"] = [
-                    {"op": child.tag, "value": child.get("value")} for child in providers]
+                settings["providers"] = [{"op": child.tag, "value": child.get("value")} for child in providers]
+            result["windowsAuthentication"] = settings
         anonymous = location.find(AUTH + "anonymousAuthentication")
         if anonymous is not None:
             result["anonymousAuthentication"] = dict(anonymous.attrib)
