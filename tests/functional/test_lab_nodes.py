@@ -586,7 +586,7 @@ def test_iis_config_script_reads_a_node_over_every_transport(lab, fleet, tmp_pat
         assert response["result"]["sections"][0]["found"] is True
     for name, auth in (("SERVER1", "kerberos"), ("CONTENT1", "basic"), ("ARR1", "ntlm")):
         records = logs[name].wait_for(1, auth=auth, script="iis_config")
-        assert records and records[-1]["version"] == "1.0.0" and records[-1]["op"] == "read", records
+        assert records and records[-1]["version"] == contract.SCRIPTS["iis_config"] and records[-1]["op"] == "read", records
         assert records[-1]["rc"] == 0 and records[-1]["sections"] == ["%s@Default Web Site" % WINDOWS_AUTH]
 
 
