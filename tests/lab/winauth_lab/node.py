@@ -257,6 +257,7 @@ def serve(config_path: Path) -> int:
               file=sys.stderr)
         return 2
     config.pid_path.write_text("%d\n" % os.getpid())
+    config.log_path.touch()    # LAB_NODE_LOGS names it from the start, before the first remote call
 
     def stop(_signum, _frame) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
