@@ -323,19 +323,7 @@ class NodeFleet:
 
     def _node_processes(self) -> dict[int, Path]:
         """pid -> node.json of every node process of this lab, found in /proc (even one whose pid file is gone)."""
-        found = {}
-        prefix = str(self.nodes_dir) + os.sep
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            paths = [arg.decode(errors="replace") for arg in argv if arg.endswith(b"node.json")]
-            if b"winauth_lab.node" in argv and paths and paths[0].startswith(prefix):
-                found[int(proc.name)] = Path(paths[0])
-        return found
+        return find_lab_processes("winauth_lab.node", "node.json", self.nodes_dir)
 
     def _stop_dirs(self, wanted: typing.Callable[[str], bool]) -> list[str]:
         """Stop this lab's node processes (by pid file, or found without one) whose directory name is wanted."""
@@ -446,3 +434,23 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(scratch, path)
+
+
+def find_lab_processes(module: str, config_name: str, under: Path) -> dict[int, Path]:
+    """pid -> config file of every ``python -m <module> <config>`` process whose config lies under ``under``.
+
+    Read from /proc, so a lab process whose pid file is gone is still found and can be stopped.
+    """
+    found = {}
+    prefix = str(under) + os.sep
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        paths = [arg.decode(errors="replace") for arg in argv if arg.endswith(config_name.encode())]
+        if module.encode() in argv and paths and paths[0].startswith(prefix):
+            found[int(proc.name)] = Path(paths[0])
+    return found

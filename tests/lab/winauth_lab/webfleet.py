@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import tls
 from .dc import LabError, SambaDC
-from .nodes import LAB_PACKAGE_PARENT, NodeFleet, NodeSpec
+from .nodes import LAB_PACKAGE_PARENT, NodeFleet, NodeSpec, find_lab_processes
 from .web import HTTP_PORT, HTTPS_PORT, WebConfig
 
 START_TIMEOUT = 20.0
@@ -184,19 +184,10 @@ class WebFleet:
                 targets.append((pid, ("winauth_lab.web", str(self.config_path(spec)))))
                 names.append("web:%s" % spec.name)
         # Endpoints whose pid file is gone still show in /proc.
-        prefix = str(self.nodes.nodes_dir)
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            paths = [a.decode(errors="replace") for a in argv if a.endswith(b"web.json")]
-            if b"winauth_lab.web" in argv and paths and paths[0].startswith(prefix) and any(
-                    paths[0] == str(self.config_path(spec)) for spec in specs):
-                if int(proc.name) not in [pid for pid, _n in targets]:
-                    targets.append((int(proc.name), ("winauth_lab.web", paths[0])))
+        wanted = {str(self.config_path(spec)) for spec in specs}
+        for pid, path in find_lab_processes("winauth_lab.web", "web.json", self.nodes.nodes_dir).items():
+            if str(path) in wanted and pid not in [known for known, _n in targets]:
+                targets.append((pid, ("winauth_lab.web", str(path))))
         _stop(targets)
         for spec in specs:
             (self.web_dir(spec) / "web.pid").unlink(missing_ok=True)
