@@ -4,7 +4,11 @@
 # change nothing), then a verification by independent means (playbooks/lab_verify.yml).
 # At the end the lab is put back as the demo found it (its SPNs and GPO removed, the web nodes'
 # files restored), unless DEMO_KEEP=1. Expects the lab's environment (eval "$(make -s lab-env)").
-set -euo pipefail
+# Every step either succeeds or says what failed: no `a && b` as the last statement of a function or
+# loop (under set -e a false test there ends the script without a word), and an ERR trap names the
+# command that stopped the demo.
+set -Eeuo pipefail
+trap 'rc=$?; printf "\ndemo: failed (exit %s) at tests/demo/demo.sh line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/../.."
 pattern=${1:-both}
 case "$pattern" in lb|arr|both) ;; *) echo "PATTERN must be lb, arr or both (got $pattern)" >&2; exit 2;; esac
@@ -22,7 +26,10 @@ save_nodes() {
   rm -rf "$saved"; mkdir -p "$saved"
   for node in "${nodes[@]}"; do
     dir="$LAB_DIR/nodes/${node,,}"; mkdir -p "$saved/${node,,}"
-    for f in "${files[@]}"; do [ -f "$dir/$f" ] && cp -p "$dir/$f" "$saved/${node,,}/$f"; done
+    for f in "${files[@]}"; do
+      # A node that never ran a change has no runtime.json / applied_policy.json yet: nothing to save.
+      if [ -f "$dir/$f" ]; then cp -p "$dir/$f" "$saved/${node,,}/$f"; fi
+    done
   done
 }
 
@@ -32,12 +39,22 @@ restore() {
     return
   fi
   say "Putting the lab back as the demo found it (DEMO_KEEP=1 keeps the farms)"
-  play tests/demo/cleanup.yml >/dev/null && echo "directory: the demo's SPNs and GPO removed"
+  local out
+  if out=$(play tests/demo/cleanup.yml 2>&1); then
+    echo "directory: the demo's SPNs and GPO removed"
+  else
+    echo "$out"; echo "demo: the directory clean-up (tests/demo/cleanup.yml) failed; make lab-reset restores the lab" >&2
+    return 1
+  fi
   for node in "${nodes[@]}"; do
     dir="$LAB_DIR/nodes/${node,,}"
     for f in "${files[@]}"; do
-      if [ -f "$saved/${node,,}/$f" ]; then cp -p "$saved/${node,,}/$f" "$dir/$f.demo" && mv "$dir/$f.demo" "$dir/$f"
-      else rm -f "$dir/$f"; fi
+      if [ -f "$saved/${node,,}/$f" ]; then
+        cp -p "$saved/${node,,}/$f" "$dir/$f.demo"
+        mv "$dir/$f.demo" "$dir/$f"
+      else
+        rm -f "$dir/$f"
+      fi
     done
   done
   echo "web nodes: applicationHost.config, runtime state and applied policy restored"

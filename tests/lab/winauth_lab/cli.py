@@ -13,13 +13,12 @@ import argparse
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from . import dc as lab_dc
+from . import packages
 from .dc import HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, write_hosts_block
 from .nodes import NodeFleet, requested_bench_count
 from .webfleet import WebFleet
@@ -27,21 +26,6 @@ from .webfleet import WebFleet
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_LAB_DIR = REPO_ROOT / "build" / "lab"
 DEFAULT_SEED = Path(__file__).resolve().parents[1] / "seed.yml"
-
-# The commands the lab needs, and the Debian package that brings each one.
-# bindep.txt lists the same packages under the "lab" profile for other tools.
-REQUIRED_COMMANDS = {
-    "samba": "samba-ad-dc",
-    "samba-tool": "samba",
-    "kinit": "krb5-user",
-    "kvno": "krb5-user",
-    "smbclient": "smbclient",
-    "ldbmodify": "ldb-tools",
-    "wbinfo": "winbind",
-    "haproxy": "haproxy",
-    "krb5-config": "libkrb5-dev",
-}
-REQUIRED_FILES = {"/usr/lib/python3/dist-packages/samba/samdb.py": "python3-samba"}
 
 
 def lab_dir() -> Path:
@@ -52,26 +36,11 @@ def load_seed() -> Seed:
     return Seed.load(Path(os.environ.get("LAB_SEED", DEFAULT_SEED)))
 
 
-def missing_packages() -> list[str]:
-    wanted = {pkg for cmd, pkg in REQUIRED_COMMANDS.items() if shutil.which(cmd) is None}
-    wanted |= {pkg for path, pkg in REQUIRED_FILES.items() if not Path(path).exists()}
-    return sorted(wanted)
-
-
 def ensure_packages() -> None:
-    missing = missing_packages()
-    if not missing:
-        return
-    if os.geteuid() != 0:
-        raise LabError("the lab needs these Debian packages: %s; install them as root "
-                       "(apt-get update && apt-get install %s)" % (", ".join(missing), " ".join(missing)))
-    print("lab: installing %s" % " ".join(missing), flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
-    # Debian starts the packaged daemons; the lab runs its own, on its own addresses.
-    for unit in ("samba-ad-dc", "smbd", "nmbd", "winbind", "haproxy"):
-        subprocess.run(["systemctl", "stop", unit], check=False, capture_output=True)
+    """Install what bindep.txt lists and prove the lab's files are there (see packages.py)."""
+    problems = packages.ensure()
+    if problems:
+        raise LabError("; ".join(problems))
 
 
 def env_lines(dc: SambaDC) -> list[str]:
