@@ -16,22 +16,11 @@ case "$pattern" in lb|arr|both) ;; *) echo "PATTERN must be lb, arr or both (got
 export ANSIBLE_COLLECTIONS_PATH="$PWD/build/collections" ANSIBLE_DEPRECATION_WARNINGS=False
 export ANSIBLE_RETRY_FILES_ENABLED=False
 saved="$PWD/build/demo/saved"
-nodes=(SERVER1 SERVER2 ARR1 CONTENT1 CONTENT2)
-files=(applicationHost.config runtime.json applied_policy.json)
+# shellcheck source=tests/demo/node_files.sh
+source tests/demo/node_files.sh
 
 say() { printf '\n\033[1m==== %s\033[0m\n' "$*"; }
 play() { ansible-playbook -i "$LAB_INVENTORY" "$@"; }
-
-save_nodes() {
-  rm -rf "$saved"; mkdir -p "$saved"
-  for node in "${nodes[@]}"; do
-    dir="$LAB_DIR/nodes/${node,,}"; mkdir -p "$saved/${node,,}"
-    for f in "${files[@]}"; do
-      # A node that never ran a change has no runtime.json / applied_policy.json yet: nothing to save.
-      if [ -f "$dir/$f" ]; then cp -p "$dir/$f" "$saved/${node,,}/$f"; fi
-    done
-  done
-}
 
 restore() {
   if [ "${DEMO_KEEP:-0}" = 1 ]; then
@@ -46,17 +35,7 @@ restore() {
     echo "$out"; echo "demo: the directory clean-up (tests/demo/cleanup.yml) failed; make lab-reset restores the lab" >&2
     return 1
   fi
-  for node in "${nodes[@]}"; do
-    dir="$LAB_DIR/nodes/${node,,}"
-    for f in "${files[@]}"; do
-      if [ -f "$saved/${node,,}/$f" ]; then
-        cp -p "$saved/${node,,}/$f" "$dir/$f.demo"
-        mv "$dir/$f.demo" "$dir/$f"
-      else
-        rm -f "$dir/$f"
-      fi
-    done
-  done
+  restore_nodes
   echo "web nodes: applicationHost.config, runtime state and applied policy restored"
 }
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import lab_command, parse_env_lines
+from conftest import LAB, LAB_ENV, REPO, lab_command, parse_env_lines
 from winauth_lab.dc import _pid_alive
 
 DC_PORTS = (88, 389, 445, 636, 3268, 3269)
@@ -74,3 +74,32 @@ def test_down_leaves_nothing_listening_and_up_restores(lab) -> None:
     finally:
         lab_command("up")
     assert all(_listening(lab["LAB_DC"], port) for port in DC_PORTS)
+
+
+def test_up_from_an_empty_lab_directory(lab, tmp_path) -> None:
+    """A new user's first lab-up: nothing under the lab directory that an earlier run left behind."""
+    fresh = tmp_path / "lab"
+    env = dict(LAB_ENV, LAB_DIR=str(fresh))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*LAB, *args], capture_output=True, text=True, env=env, cwd=str(REPO), check=False,
+                              timeout=600)
+
+    lab_command("down")
+    try:
+        up = run("up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "provisioning CAMTEST.LOCAL" in up.stdout, up.stdout
+        status = run("status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert json.loads(status.stdout)["lab_dir"] == str(fresh.resolve())
+        new_env = parse_env_lines(run("env").stdout)
+        ticket = subprocess.run(["kinit", "alice@%s" % new_env["LAB_REALM"]], input="Alice-Pa55!\n", text=True,
+                                capture_output=True, check=False,
+                                env=dict(os.environ, KRB5_CONFIG=new_env["KRB5_CONFIG"], KRB5CCNAME="MEMORY:fresh"))
+        assert ticket.returncode == 0, ticket.stderr
+    finally:
+        down = run("down")
+        lab_command("up")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert _status()["dc"]["running"]
