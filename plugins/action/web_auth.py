@@ -31,6 +31,7 @@ class ActionModule(IISAction):
         "application": {"type": "str"},
         "windows": copy.deepcopy(WINDOWS_AUTH_SPEC),
         "anonymous": copy.deepcopy(ANONYMOUS_AUTH_SPEC),
+        "behind_proxy": {"type": "bool", "default": False},
     }
     VALIDATION = {"required_one_of": [["windows", "anonymous"]]}
 
@@ -40,7 +41,8 @@ class ActionModule(IISAction):
 
     def plan(self, args: dict[str, t.Any], states: list[SectionState]) -> Plan:
         plan = Plan()
-        plan_web_auth(plan, states, args["site"], args["application"], args["windows"], args["anonymous"])
+        plan_web_auth(plan, states, args["site"], args["application"], args["windows"], args["anonymous"],
+                      behind_proxy=args["behind_proxy"])
         return plan
 
     def report(self, args: dict[str, t.Any], states: list[SectionState], plan: Plan) -> dict[str, t.Any]:

@@ -29,6 +29,7 @@ import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.module_utils import _iis_schema as S
 from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth import connection_identity_risk
 
 ROLES = ("node", "front_end", "content")
 MODES = ("kerberos", "ntlm")
@@ -134,6 +135,9 @@ def node_snapshot(host: str, computer: str, role: str, states: t.Sequence[Sectio
                     "use_kernel_mode": bool(win.value("useKernelMode")) if win is not None else True,
                     "use_app_pool_credentials": bool(win.value("useAppPoolCredentials")) if win is not None
                     else False,
+                    "auth_persist_single_request": bool(win.value("authPersistSingleRequest")) if win is not None
+                    else False,
+                    "auth_persist_non_ntlm": bool(win.value("authPersistNonNTLM")) if win is not None else False,
                 },
                 "anonymous": {"enabled": bool(anon.value("enabled")) if anon is not None else True},
             })
@@ -398,6 +402,8 @@ def _node_rules(farm: dict[str, t.Any], node: dict[str, t.Any], directory: dict[
                                    "Enable Windows authentication and disable anonymous authentication there "
                                    "(webfarm.winauth.web_auth).", location=app["location"]))
             continue
+        if farm["kind"] == "arr" and node.get("role") == "content":
+            out += _shared_connection(node, app, where)
         if app["anonymous"]["enabled"]:
             out.append(finding(
                 "anonymous_and_windows", "warning", host, "Anonymous authentication is on beside Windows authentication",
@@ -430,6 +436,25 @@ def _node_rules(farm: dict[str, t.Any], node: dict[str, t.Any], directory: dict[
         out += _spn_placement(farm, node, app, pool, account, why, directory)
         out += _batch_logon(node, app, pool, directory)
     return out
+
+
+def _shared_connection(node: dict[str, t.Any], app: dict[str, t.Any], where: str) -> list[dict[str, t.Any]]:
+    """A content server behind ARR that keeps an authentication for the whole back-end connection."""
+    windows = app["windows"]
+    risk = connection_identity_risk(windows["providers"], bool(windows.get("auth_persist_single_request")),
+                                    bool(windows.get("auth_persist_non_ntlm")))
+    if not risk:
+        return []
+    return [finding(
+        "shared_connection_identity", "error", node["host"],
+        "Another client's request can be served as a user who authenticated earlier",
+        "%s is a content server behind ARR, and IIS keeps %s for the whole connection. ARR sends requests of "
+        "many clients over its back-end connections, so a request that arrives on a connection a user "
+        "authenticated is served as that user, with no credentials of its own (an anonymous client gets another "
+        "person's identity and data)." % (where, risk),
+        "Set authPersistSingleRequest=true at %s on %s (webfarm.winauth.web_auth windows.auth_persist_single_request: "
+        "true; the webfarm.winauth.arr_farm role sets it on every content server)." % (app["location"], node["host"]),
+        location=app["location"])]
 
 
 def _spn_placement(farm: dict[str, t.Any], node: dict[str, t.Any], app: dict[str, t.Any], pool: dict[str, t.Any],

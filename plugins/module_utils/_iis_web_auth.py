@@ -236,8 +236,13 @@ def _application_pool(states: t.Sequence[SectionState], site: str, app: str) -> 
 
 
 def plan_web_auth(plan: Plan, states: t.Sequence[SectionState], site: str, application: str | None,
-                  windows: dict[str, t.Any] | None, anonymous: dict[str, t.Any] | None, prefix: str = "") -> None:
-    """Plan the windows / anonymous authentication of a site or application (see the module docstring)."""
+                  windows: dict[str, t.Any] | None, anonymous: dict[str, t.Any] | None, prefix: str = "",
+                  behind_proxy: bool = False) -> None:
+    """Plan the windows / anonymous authentication of a site or application (see the module docstring).
+
+    ``behind_proxy``: the site is reached through a reverse proxy that shares its back-end connections
+    between clients (ARR); the plan then warns when an authentication would outlive its request.
+    """
     check_web_auth(windows, anonymous, prefix)
     windows = windows or {}
     anonymous = anonymous or {}
@@ -282,6 +287,13 @@ def plan_web_auth(plan: Plan, states: t.Sequence[SectionState], site: str, appli
         plan.edit(anon, "set", [], "clear password (secret)", attribute="password", value="")
 
     _warn(plan, win, anon, pool, windows, anonymous, win.location or location, prefix)
+    if behind_proxy and bool(_effective(win, windows, "enabled", "enabled")):
+        risk = connection_identity_risk(
+            effective_providers(win, windows),
+            bool(_effective(win, windows, "auth_persist_single_request", "authPersistSingleRequest")),
+            bool(_effective(win, windows, "auth_persist_non_ntlm", "authPersistNonNTLM")))
+        if risk:
+            plan.warnings.append(shared_connection_warning(win.location or location, risk, prefix))
 
 
 def _heading(state: SectionState) -> str:
@@ -354,3 +366,34 @@ def kernel_mode_warning(location: str, pool: str, user: str, prefix: str = "") -
             "useAppPoolCredentials=false: HTTP.sys decrypts Kerberos tickets with the computer account's keys, so "
             "tickets for an SPN registered on %s fail (401). Set %swindows.use_app_pool_credentials=true (or "
             "use_kernel_mode=false)." % (location, pool, user, user, prefix))
+
+
+def connection_identity_risk(providers: t.Sequence[str], auth_persist_single_request: bool,
+                             auth_persist_non_ntlm: bool) -> str:
+    """Which authentication IIS keeps for the rest of a connection after one request ("" when none).
+
+    IIS authenticates NTLM once per TCP connection unless ``authPersistSingleRequest`` is true, and
+    Kerberos once per connection when ``authPersistNonNTLM`` is true (and ``authPersistSingleRequest``
+    false). Behind a proxy that sends many clients' requests over one back-end connection (ARR's
+    connection pool), a kept authentication serves later requests of other clients as that user.
+    ``Negotiate`` falls back to NTLM, so it counts as NTLM; ``Negotiate:Kerberos`` does not.
+    """
+    if auth_persist_single_request:
+        return ""
+    names = [str(p).lower() for p in providers]
+    ntlm = "ntlm" in names or "negotiate" in names
+    kerberos = any(n.startswith("negotiate") for n in names)
+    kept = []
+    if ntlm:
+        kept.append("NTLM (authPersistSingleRequest=false)")
+    if kerberos and auth_persist_non_ntlm:
+        kept.append("Kerberos (authPersistNonNTLM=true)")
+    return " and ".join(kept)
+
+
+def shared_connection_warning(location: str, risk: str, prefix: str = "") -> str:
+    return ("%s is reached through a proxy that shares its back-end connections between clients (ARR), and IIS keeps "
+            "an authentication for the whole connection there: %s. A request of another client that the proxy sends "
+            "on that connection is served as the user who authenticated it, without credentials of its own. Set "
+            "%swindows.auth_persist_single_request=true (IIS then authenticates every request)."
+            % (location, risk, prefix))

@@ -79,7 +79,10 @@ options:
       auth_persist_single_request:
         description:
           - C(authPersistSingleRequest). Authenticate every request again instead of once per connection.
-            Costs a round trip per request; useful behind proxies that share back-end connections.
+          - Required behind a proxy that shares its back-end connections between clients (ARR): with
+            V(false), IIS keeps an NTLM authentication for the whole connection and serves the next
+            request on it, whoever sent it, as that user (see O(behind_proxy)). Costs an NTLM handshake
+            per request.
         type: bool
       auth_persist_non_ntlm:
         description:
@@ -111,6 +114,17 @@ options:
               - The service names accepted in service binding, exactly (C(HTTP/sso.example.com)).
             type: list
             elements: str
+  behind_proxy:
+    description:
+      - The site is a content server reached through a reverse proxy that sends many clients' requests
+        over the same back-end connections (an ARR web farm; the C(webfarm.winauth.arr_farm) role sets it
+        for its content servers).
+      - IIS authenticates NTLM once per connection unless C(authPersistSingleRequest=true), and
+        Kerberos once per connection when C(authPersistNonNTLM=true). Behind such a proxy a kept
+        authentication serves other clients' requests as the user who authenticated the connection.
+        With V(true) the module warns when the resulting settings allow that. Nothing else changes.
+    type: bool
+    default: false
   anonymous:
     description:
       - Anonymous authentication. Options left out are not managed.
@@ -191,6 +205,15 @@ EXAMPLES = r"""
       username: ""
     windows:
       enabled: false
+
+- name: Content server behind ARR, NTLM-only - authenticate every request (never one user's connection for another)
+  webfarm.winauth.web_auth:
+    site: Default Web Site
+    behind_proxy: true
+    windows:
+      enabled: true
+      providers: [NTLM]
+      auth_persist_single_request: true
 
 - name: Require extended protection
   webfarm.winauth.web_auth:

@@ -38,10 +38,12 @@ def farm(**overrides) -> dict:
 
 
 def app(location: str = "Default Web Site", pool: str = "farm-pool", kernel: bool = False, creds: bool = True,
-        providers: tuple = ("Negotiate", "NTLM"), windows: bool = True, anonymous: bool = False) -> dict:
+        providers: tuple = ("Negotiate", "NTLM"), windows: bool = True, anonymous: bool = False,
+        single_request: bool = False, persist_kerberos: bool = False) -> dict:
     return {"site": location.split("/")[0], "path": "/", "location": location, "pool": pool, "bindings": [],
             "windows": {"enabled": windows, "providers": list(providers), "use_kernel_mode": kernel,
-                        "use_app_pool_credentials": creds},
+                        "use_app_pool_credentials": creds, "auth_persist_single_request": single_request,
+                        "auth_persist_non_ntlm": persist_kerberos},
             "anonymous": {"enabled": anonymous}}
 
 
@@ -177,7 +179,7 @@ def test_arr_front_end_with_windows_authentication() -> None:
     front = node("ARR1", role="front_end", windows=True, anonymous=False)
     front["arr"] = {"proxy_enabled": True, "farms": [{"name": "f", "servers": ["content1"]}],
                     "rules": [{"name": "r", "enabled": True, "action": "Rewrite", "url": "http://f/{R:0}"}]}
-    content = node("CONTENT1", role="content")
+    content = node("CONTENT1", role="content", single_request=True)
     holders = {"HTTP/arr1.camtest.local": [CAM]}
     findings = audit(arr_farm, [front, content], directory(holders))
     assert ("windows_auth_on_arr_front_end", "ARR1") in found(findings)
@@ -186,6 +188,35 @@ def test_arr_front_end_with_windows_authentication() -> None:
     assert audit(arr_farm, [front, content], directory(holders)) == []
     front["arr"]["proxy_enabled"] = False
     assert ("arr_not_proxying", "ARR1") in found(audit(arr_farm, [front, content], directory(holders)))
+
+
+def test_content_server_behind_arr_that_keeps_an_authentication_per_connection() -> None:
+    front = node("ARR1", role="front_end", windows=False, anonymous=True)
+    front["arr"] = {"proxy_enabled": True, "farms": [{"name": "f", "servers": ["content1"]}],
+                    "rules": [{"name": "r", "enabled": True, "action": "Rewrite", "url": "http://f/{R:0}"}]}
+    holders = {"HTTP/portal.camtest.local": [CAM]}
+    for mode, providers in (("ntlm", ("NTLM",)), ("kerberos", ("Negotiate", "NTLM")), ("kerberos", ("Negotiate",))):
+        arr_farm = farm(kind="arr", names=["portal.camtest.local"], mode=mode)
+        unsafe = node("CONTENT1", role="content", providers=providers)
+        findings = [f for f in audit(arr_farm, [front, unsafe], directory(holders))
+                    if f["id"] == "shared_connection_identity"]
+        assert [(f["severity"], f["node"]) for f in findings] == [("error", "CONTENT1")], (mode, providers)
+        assert "NTLM (authPersistSingleRequest=false)" in findings[0]["detail"]
+        assert "authPersistSingleRequest=true at Default Web Site on CONTENT1" in findings[0]["fix"]
+        safe = node("CONTENT1", role="content", providers=providers, single_request=True)
+        assert "shared_connection_identity" not in {f["id"] for f in audit(arr_farm, [front, safe],
+                                                                           directory(holders))}
+    # Kerberos only (no NTLM fallback) is per request unless authPersistNonNTLM keeps it for the connection.
+    arr_farm = farm(kind="arr", names=["portal.camtest.local"])
+    kerberos_only = node("CONTENT1", role="content", providers=("Negotiate:Kerberos",))
+    assert "shared_connection_identity" not in {f["id"] for f in audit(arr_farm, [front, kerberos_only],
+                                                                       directory(holders))}
+    kept = node("CONTENT1", role="content", providers=("Negotiate:Kerberos",), persist_kerberos=True)
+    findings = [f for f in audit(arr_farm, [front, kept], directory(holders)) if f["id"] == "shared_connection_identity"]
+    assert len(findings) == 1 and "Kerberos (authPersistNonNTLM=true)" in findings[0]["detail"]
+    # Behind an L4 balancer each client has its own connection to the node: not this finding.
+    assert "shared_connection_identity" not in {f["id"] for f in audit(farm(), [node("SERVER1"), node("SERVER2")],
+                                                                       directory())}
 
 
 def test_farm_spec_checks_names() -> None:
@@ -233,7 +264,8 @@ def test_node_snapshot_from_a_twin_read(tmp_path) -> None:
     site = snapshot["applications"][0]
     assert site["location"] == "Default Web Site" and site["pool"] == "farm-pool"
     assert site["windows"] == {"enabled": True, "providers": ["Negotiate", "NTLM"], "use_kernel_mode": True,
-                               "use_app_pool_credentials": False}
+                               "use_app_pool_credentials": False, "auth_persist_single_request": False,
+                               "auth_persist_non_ntlm": False}
     assert site["anonymous"] == {"enabled": False} and site["bindings"] == ["http *:80:"]
     findings = audit(farm(), [snapshot], directory(), scope="node")
     assert ("kernel_mode_machine_keys", "SERVER1") in found(findings)

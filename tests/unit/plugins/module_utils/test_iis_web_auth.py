@@ -10,6 +10,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth impo
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
     check_web_auth,
+    connection_identity_risk,
     is_domain_identity,
     machine_decrypts,
     plan_web_auth,
@@ -23,10 +24,10 @@ SITE = "Default Web Site"
 SECRET = "Anon-Pa55-word!"
 
 
-def plan_for(node, site=SITE, application=None, windows=None, anonymous=None) -> Plan:
+def plan_for(node, site=SITE, application=None, windows=None, anonymous=None, behind_proxy=False) -> Plan:
     plan = Plan()
     states = read(node, web_auth_targets(site, application, anonymous))
-    plan_web_auth(plan, states, site, application, windows, anonymous)
+    plan_web_auth(plan, states, site, application, windows, anonymous, behind_proxy=behind_proxy)
     return plan
 
 
@@ -162,3 +163,40 @@ def test_key_owner_rules() -> None:
     assert is_domain_identity("SpecificUser", "web-gmsa$")
     assert not is_domain_identity("SpecificUser", ".\\local") and not is_domain_identity("SpecificUser", "local")
     assert not is_domain_identity("ApplicationPoolIdentity", "")
+
+
+@pytest.mark.parametrize("providers, single, non_ntlm, kept", [
+    (["NTLM"], False, False, "NTLM (authPersistSingleRequest=false)"),
+    (["Negotiate", "NTLM"], False, False, "NTLM (authPersistSingleRequest=false)"),
+    (["Negotiate"], False, False, "NTLM (authPersistSingleRequest=false)"),   # Negotiate falls back to NTLM
+    (["Negotiate:Kerberos"], False, False, ""),
+    (["Negotiate:Kerberos"], False, True, "Kerberos (authPersistNonNTLM=true)"),
+    (["Negotiate", "NTLM"], False, True, "NTLM (authPersistSingleRequest=false) and Kerberos (authPersistNonNTLM=true)"),
+    (["NTLM"], True, False, ""),
+    (["Negotiate", "NTLM"], True, True, ""),
+])
+def test_which_authentication_outlives_its_request(providers, single, non_ntlm, kept) -> None:
+    assert connection_identity_risk(providers, single, non_ntlm) == kept
+
+
+def test_behind_a_proxy_the_plan_warns_about_a_connection_kept_for_one_user(tmp_path) -> None:
+    node = new_node(tmp_path)
+    windows = {"enabled": True, "providers": ["NTLM"], "use_app_pool_credentials": True}
+    plan = plan_for(node, windows=windows, anonymous={"enabled": False}, behind_proxy=True)
+    shared = [w for w in plan.warnings if "shares its back-end connections" in w]
+    assert len(shared) == 1 and "windows.auth_persist_single_request=true" in shared[0]
+    assert shared[0].startswith("Default Web Site is reached through a proxy")
+    # Not behind a proxy: each client has its own connection, nothing to warn about.
+    assert not [w for w in plan_for(node, windows=windows, anonymous={"enabled": False}).warnings
+                if "shares its back-end connections" in w]
+    safe = plan_for(node, windows=dict(windows, auth_persist_single_request=True), anonymous={"enabled": False},
+                    behind_proxy=True)
+    assert not [w for w in safe.warnings if "shares its back-end connections" in w]
+    apply(node, safe.edits)
+    # The setting already on the node counts: a later task that leaves it alone does not warn.
+    later = plan_for(node, windows={"enabled": True}, anonymous={"enabled": False}, behind_proxy=True)
+    assert not [w for w in later.warnings if "shares its back-end connections" in w] and later.edits == []
+    # Windows authentication off: nothing is authenticated, nothing to keep.
+    off = plan_for(node, windows={"enabled": False, "auth_persist_single_request": False}, anonymous={"enabled": True},
+                   behind_proxy=True)
+    assert not [w for w in off.warnings if "shares its back-end connections" in w]
