@@ -79,7 +79,7 @@ options:
       auth_persist_single_request:
         description:
           - C(authPersistSingleRequest). Authenticate every request again instead of once per connection.
-          - Required behind a proxy that shares its back-end connections between clients (ARR): with
+          - Required behind a proxy that shares its back-end connections between clients (ARR). With
             V(false), IIS keeps an NTLM authentication for the whole connection and serves the next
             request on it, whoever sent it, as that user (see O(behind_proxy)). Costs an NTLM handshake
             per request.

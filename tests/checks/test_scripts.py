@@ -83,9 +83,9 @@ def test_no_and_list_ends_a_function_or_loop(script: Path) -> None:
         if code.lstrip().startswith("#"):
             continue
         following = lines[number] if number < len(lines) else ""
-        if _AND_LIST_AT_END.search(code) or ("&&" in code and not code.endswith(("&&", "\\", "||"))
-                                              and "||" not in code.rsplit("&&", 1)[1]
-                                              and _BODY_END.match(following)):
+        ends_body = ("&&" in code and not code.endswith(("&&", "\\", "||"))
+                     and "||" not in code.rsplit("&&", 1)[1] and _BODY_END.match(following))
+        if _AND_LIST_AT_END.search(code) or ends_body:
             bad.append("%d: %s" % (number, line.strip()))
     assert not bad, "%s: an && list ends a function or loop body (write it as if/then/fi):\n%s" % (
         script.relative_to(REPO), "\n".join(bad))

@@ -63,6 +63,7 @@ NEEDS = (
     Need("winbind", command="wbinfo", why="samba-ad-dc's winbind"),
     Need("haproxy", command="haproxy", why="the L4 load balancer in front of SERVER1/SERVER2"),
     Need("graphviz", command="dot", why="renders the farm audit's picture"),
+    Need("curl", command="curl", why="a real NTLM/Negotiate client in the tests"),
 )
 
 
