@@ -1,0 +1,317 @@
+"""The change plan's pure logic: results in IIS and AD words, risks, grouping, the record's comparison, secrets.
+
+The IIS results in change_plan_results.json were produced by the collection's own action plugins (web_auth,
+app_pool, arr_farm) against the lab twin of IIS's configuration engine, in check mode with --diff and without;
+the directory results follow the modules' RETURN and their diff renderers. The functional test
+(tests/functional/test_change_plan.py) runs the callback on the lab for the real thing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._change_plan import document, iis_words, risks
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._change_plan.interpret import view_of
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._change_plan.results import (
+    MASK,
+    Observation,
+    keep,
+    scrub,
+    secret_values,
+)
+
+RESULTS = json.loads((Path(__file__).parent / "change_plan_results.json").read_text(encoding="utf-8"))
+LB = "webfarm.winauth.lb_farm"
+
+
+def result(name: str, **changes) -> dict:
+    return dict(copy.deepcopy(RESULTS[name]), **changes)
+
+
+def obs(host: str, task: str, action: str, res: dict, *, status: str = "", role: str = LB,
+        delegated: bool = False, handler: bool = False, secrets: tuple[str, ...] = ()) -> Observation:
+    action = action if "." in action else "webfarm.winauth." + action
+    return Observation(host, task, action, role, status or ("changed" if res.get("changed") else "ok"), handler,
+                       delegated, keep(action, res, secrets))
+
+
+def texts(view) -> list[str]:
+    return [c.text for c in view.changes]
+
+
+def test_web_auth_changes_read_as_an_iis_admin_says_them() -> None:
+    view = view_of(obs("SERVER1", "Node | Windows authentication", "web_auth", result("web_auth_check")))
+    assert texts(view) == [
+        "Windows authentication at Default Web Site: off (inherited) \u2192 on",
+        "useAppPoolCredentials at Default Web Site: false (default) \u2192 true",
+        "useKernelMode (kernel-mode authentication) at Default Web Site: true (default) \u2192 false",
+        "Anonymous authentication at Default Web Site: on (inherited) \u2192 off"]
+    assert view.right == ["Windows authentication providers at Default Web Site: Negotiate, NTLM (inherited)"]
+    assert [r for c in view.changes for r in c.risks] == [
+        risks.APP_POOL_CREDENTIALS_ON, risks.KERNEL_MODE_OFF, risks.AUTHENTICATE_ALL]
+    assert view.edits == RESULTS["web_auth_check"]["changes"]
+
+
+def test_without_diff_only_the_new_values_are_known() -> None:
+    view = view_of(obs("SERVER1", "auth", "web_auth", result("web_auth_check_nodiff")))
+    assert texts(view)[:2] == ["Windows authentication at Default Web Site: set to on",
+                               "useAppPoolCredentials at Default Web Site: set to true"]
+    assert view.right == []
+    head = "system.webServer/security/authentication/windowsAuthentication @ Default Web Site providers"
+    rows = iis_words.rows_from_changes(["clear providers (%s)" % head, "add add Negotiate (%s)" % head,
+                                        "add add NTLM (%s)" % head])
+    changes, _right = iis_words.view_rows(rows, "Default Web Site")
+    assert [c.text for c in changes] == ["Windows authentication providers at Default Web Site: set to Negotiate, NTLM"]
+
+
+def test_pool_identity_is_one_change_and_the_password_is_never_shown() -> None:
+    view = view_of(obs("SERVER1", "pool", "app_pool", result("app_pool_check")))
+    assert texts(view) == ["Pool DefaultAppPool identity: ApplicationPoolIdentity \u2192 CAMTEST\\cam-svc",
+                           "Pool DefaultAppPool password: set (a secret: compared on the node, never shown)"]
+    assert view.changes[0].risks == [risks.DOMAIN_IDENTITY] and view.changes[1].secret
+    again = view_of(obs("SERVER1", "pool", "app_pool", result("app_pool_again")))
+    assert again.changes == [] and again.right == [
+        "Pool DefaultAppPool identity: CAMTEST\\cam-svc",
+        "Pool DefaultAppPool password: unchanged (a secret: compared on the node, never shown)"]
+    nodiff = view_of(obs("SERVER1", "pool", "app_pool", result("app_pool_check_nodiff")))
+    assert texts(nodiff)[0] == "Pool DefaultAppPool identity: set to CAMTEST\\cam-svc"
+
+
+def test_a_pool_restart_is_an_outage_risk() -> None:
+    for name in ("app_pool_restart_check", "app_pool_restart_check_nodiff"):
+        view = view_of(obs("SERVER1", "Restart the farm's application pool", "app_pool", result(name), handler=True))
+        assert len(view.changes) == 1 and view.changes[0].text.startswith("Pool DefaultAppPool: restart")
+        assert view.changes[0].risks == [risks.POOL_RESTART]
+
+
+def test_content_servers_get_the_auth_persist_single_request_note() -> None:
+    view = view_of(obs("CONTENT1", "auth", "web_auth", result("web_auth_content_check"),
+                       role="webfarm.winauth.arr_farm"))
+    assert "authPersistSingleRequest at Default Web Site: false (default) \u2192 true" in texts(view)
+    assert risks.PERSIST_SINGLE_REQUEST in [r for c in view.changes for r in c.risks]
+
+
+def test_a_new_arr_farm_is_listed_by_what_it_adds_and_its_defaults_are_not_already_right() -> None:
+    view = view_of(obs("ARR1", "arr", "arr_farm", result("arr_check"), role="webfarm.winauth.arr_farm"))
+    changes = texts(view)
+    assert changes[:4] == ["ARR farm portal-farm: create",
+                           "ARR farm portal-farm servers: (none) \u2192 content1-web.camtest.local, "
+                           "content2-web.camtest.local",
+                           "ARR farm portal-farm server content1-web.camtest.local: add",
+                           "ARR farm portal-farm server content2-web.camtest.local: add"]
+    assert "URL Rewrite rule ARR_portal-farm_loadbalance conditions: (none) \u2192 {HTTP_HOST} ~ portal.camtest.local" \
+        in changes
+    assert changes[-1] == "ARR proxy: off (default) \u2192 on"
+    assert view.right == ["Windows authentication at Default Web Site: off (inherited)",
+                          "Anonymous authentication at Default Web Site: on (inherited)"]
+
+
+@pytest.mark.parametrize("head, location, expected", [
+    ("system.webServer/security/authentication/windowsAuthentication @ Default Web Site providers",
+     "Default Web Site", ("system.webServer/security/authentication/windowsAuthentication", "Default Web Site",
+                          "providers")),
+    ("system.webServer/security/authentication/windowsAuthentication @ Default Web Site/app", "",
+     ("system.webServer/security/authentication/windowsAuthentication", "Default Web Site/app", "")),
+    ("system.applicationHost/applicationPools @ server [name=My Pool]/processModel", "",
+     ("system.applicationHost/applicationPools", "server", "[name=My Pool]/processModel")),
+    ("webFarms @ server [name=f]/[address=a b]", "", ("webFarms", "server", "[name=f]/[address=a b]")),
+])
+def test_block_headings_with_spaces_in_names(head, location, expected) -> None:
+    assert iis_words.parse_heading(head, location) == expected
+
+
+def test_an_spn_move_names_the_previous_holder_and_its_risk() -> None:
+    res = result("spn_move")
+    view = view_of(obs("SERVER1", "Directory | Register", "spn", res, delegated=True))
+    assert texts(view) == ["SPN HTTP/sso.camtest.local: register on cam-svc",
+                           "SPN HTTP/sso: move from SERVER1$ to cam-svc"]
+    assert view.changes[1].risks == [risks.SPN_MOVE.of(spn="HTTP/sso", holder="SERVER1$", account="cam-svc")]
+    assert view.edits == ["add http/sso.camtest.local", "move http/sso from server1$"]
+    assert "invocation" not in keep("webfarm.winauth.spn", res)
+    same = view_of(obs("SERVER1", "Directory | Register", "spn", result("spn_unchanged"), delegated=True))
+    assert same.changes == [] and same.right == ["SPNs of cam-svc: HTTP/sso, HTTP/sso.camtest.local (nothing to "
+                                                 "register)"]
+
+
+def test_gpo_rights_link_and_delegation_in_words() -> None:
+    rights = view_of(obs("SERVER1", "grant", "gpo_user_rights", result("rights_change"), delegated=True))
+    assert texts(rights) == ["GPO IIS-BatchLogon-GPO: Log on as a batch job (SeBatchLogonRight): "
+                             "BUILTIN\\Administrators \u2192 CAMTEST\\cam-svc, BUILTIN\\Administrators "
+                             "(adds CAMTEST\\cam-svc)"]
+    assert rights.changes[0].risks[0].title == "The GPO replaces the nodes' local list of Log on as a batch job " \
+                                               "(SeBatchLogonRight)"
+    link = view_of(obs("SERVER1", "link", "gpo_link", result("link_new"), delegated=True))
+    assert texts(link) == ["GPO IIS-BatchLogon-GPO: link to OU=WebServers,DC=camtest,DC=local (link order 1) - "
+                           "reaches SERVER1"]
+    assert [r.title for r in link.risks] == ["SERVER3 is outside the GPO's scope"]
+    assert "inheritance blocked at OU=Blocked" in link.risks[0].text and link.warnings
+    delegation = view_of(obs("SERVER1", "delegate", "delegation", result("delegation_change"), delegated=True))
+    assert texts(delegation) == [
+        "Constrained delegation of cam-svc (msDS-AllowedToDelegateTo): (none) \u2192 MSSQLSvc/sql1.camtest.local:1433",
+        "Protocol transition of cam-svc (TRUSTED_TO_AUTH_FOR_DELEGATION): off \u2192 on"]
+    assert [r.title for c in delegation.changes for r in c.risks] == [
+        "cam-svc may act as the farm's users", "Delegation without the user's Kerberos logon"]
+    created = view_of(obs("SERVER1", "gpo", "gpo", result("gpo_create_check"), delegated=True))
+    assert texts(created) == ["GPO IIS-BatchLogon-GPO: create (the directory assigns its GUID)"]
+
+
+def test_batch_logon_right_not_effective_is_a_503_risk() -> None:
+    view = view_of(obs("SERVER1", "Node | Read who holds", "policy_refresh", result("policy_read_missing")))
+    assert [r.title for r in view.risks] == ["503 until the right is effective"]
+    assert "CAMTEST\\cam-svc does not hold Log on as a batch job (SeBatchLogonRight)" in view.risks[0].text
+    fine = view_of(obs("SERVER1", "Node | Read who holds", "policy_refresh", result("policy_read_ok")))
+    assert fine.risks == []
+    assert fine.right == ["Log on as a batch job (SeBatchLogonRight) on the node: CAMTEST\\cam-svc"]
+    refresh = view_of(obs("SERVER1", "Node | Apply domain policy", "policy_refresh", result("policy_refresh_check")))
+    assert texts(refresh) == ["Domain policy: gpupdate /force on the node, then Log on as a batch job "
+                              "(SeBatchLogonRight) checked"]
+
+
+def lb_plan(server2: str = "web_auth_check") -> list[Observation]:
+    """An lb_farm --check run: the directory once (delegated), then two nodes, the pool restart handler, a summary."""
+    run = [obs("SERVER1", "Directory | Look up who holds the farm's names", "spn_info", result("spn_info"),
+               delegated=True),
+           obs("SERVER1", "Directory | Check that the virtual name is no computer's own name", "ansible.builtin.assert",
+               {"changed": False, "msg": "All assertions passed"}, delegated=True),
+           obs("SERVER1", "Directory | Register the farm's HTTP SPNs", "spn", result("spn_move"), delegated=True),
+           obs("SERVER1", "Directory | Create the batch-logon GPO", "gpo", result("gpo_create_check"), delegated=True),
+           obs("SERVER1", "Directory | Grant \"Log on as a batch job\" in the GPO", "ansible.builtin.debug",
+               {"changed": True, "msg": "Check mode: GPO IIS-BatchLogon-GPO would be created, then SeBatchLogonRight "
+                                        "defined in it for CAMTEST\\cam-svc."}, delegated=True)]
+    for host, auth in (("SERVER1", "web_auth_check"), ("SERVER2", server2)):
+        run += [obs(host, "Node | Read which applications the pool serves", "app_pool", result("app_pool_read")),
+                obs(host, "Node | Windows authentication on the site, anonymous off", "web_auth", result(auth)),
+                obs(host, "Node | Run the application pool as the shared account", "app_pool",
+                    result("app_pool_check")),
+                obs(host, "Node | Read who holds \"Log on as a batch job\" on the node", "policy_refresh",
+                    result("policy_read_missing"))]
+    for host in ("SERVER1", "SERVER2"):
+        run += [obs(host, "Restart the farm's application pool", "app_pool", result("app_pool_restart_check"),
+                    handler=True),
+                obs(host, "Summary | Change record for this node", "ansible.builtin.debug",
+                    {"changed": False, "msg": ["webfarm.winauth.lb_farm on %s" % host,
+                                               "Farm name: sso.camtest.local"]})]
+    return run
+
+
+META = {"id": "plan-1", "name": "lb_farm", "created": "2026-01-01T00:00:00Z", "mode": {"check": True, "diff": True},
+        "inputs": {"hosts": ["SERVER1", "SERVER2"], "fingerprint": "sha256:aa"}}
+
+
+def test_the_plan_groups_identical_nodes_and_lists_each_risk_once_with_its_nodes() -> None:
+    doc = document.build("plan", lb_plan(), META)
+    assert [c["text"] for c in doc["directory"]["changes"]] == [
+        "SPN HTTP/sso.camtest.local: register on cam-svc", "SPN HTTP/sso: move from SERVER1$ to cam-svc",
+        "GPO IIS-BatchLogon-GPO: create (the directory assigns its GUID)",
+        "GPO IIS-BatchLogon-GPO would be created, then SeBatchLogonRight defined in it for CAMTEST\\cam-svc."]
+    groups = doc["nodes"]["groups"]
+    assert len(groups) == 1 and groups[0]["hosts"] == ["SERVER1", "SERVER2"]
+    assert groups[0]["changes"][-1]["text"] == "Pool DefaultAppPool: restart (now Started)"
+    restart = next(r for r in doc["risks"] if r["title"] == risks.POOL_RESTART.title)
+    assert restart["where"] == ["SERVER1", "SERVER2"]
+    move = next(r for r in doc["risks"] if r["title"] == "SERVER1$ loses Kerberos for HTTP/sso")
+    assert move["where"] == ["Active Directory"]
+    assert "503 until the right is effective" in [r["title"] for r in doc["risks"]]
+    assert doc["already_right"]["directory"][:2] == ["HOST/sso.camtest.local: held by nobody",
+                                                     "HTTP/sso.camtest.local: held by cam-svc"]
+    assert doc["already_right"]["nodes"][0]["hosts"] == ["SERVER1", "SERVER2"]
+    assert doc["summaries"]["SERVER2"][0] == "webfarm.winauth.lb_farm on SERVER2"
+    assert doc["counts"]["nodes_changing"] == 2 and doc["journal"] is None
+
+
+def test_a_node_with_other_changes_is_its_own_group() -> None:
+    doc = document.build("plan", lb_plan(server2="web_auth_again"), META)
+    assert [g["hosts"] for g in doc["nodes"]["groups"]] == [["SERVER1"], ["SERVER2"]]
+    assert not any(c["text"].startswith("Windows authentication") for c in doc["nodes"]["groups"][1]["changes"])
+    assert "Windows authentication at Default Web Site: on" in doc["already_right"]["nodes"][-1]["items"]
+
+
+def test_the_hostname_trap_refusal_is_in_the_plan() -> None:
+    trap = obs("SERVER1", "Directory | Check that the virtual name is no computer's own name", "ansible.builtin.assert",
+               result("hostname_trap"), status="failed", delegated=True)
+    doc = document.build("plan", lb_plan()[:1] + [trap], META)
+    assert doc["failures"] == [{"host": "SERVER1", "task": trap.task, "status": "failed",
+                                "message": RESULTS["hostname_trap"]["msg"]}]
+
+
+def record_of(observations: list[Observation], fingerprint: str = "sha256:aa") -> dict:
+    real = []
+    for o in observations:       # a real run reports what it did under the same task names
+        o = copy.deepcopy(o)
+        if o.action == "webfarm.winauth.gpo":
+            o.result = dict(o.result, guid="{5F2E8A1C-3D4B-4C6E-9A7F-0B1C2D3E4F50}")
+        if o.task.startswith("Directory | Grant"):
+            o = Observation(o.host, o.task, "webfarm.winauth.gpo_user_rights", LB, "changed", False, True,
+                            keep("webfarm.winauth.gpo_user_rights", result("rights_change")))
+        real.append(o)
+    meta = dict(META, id="record-1", mode={"check": False, "diff": True},
+                inputs={"hosts": ["SERVER1", "SERVER2"], "fingerprint": fingerprint})
+    return document.build("record", real, meta)
+
+
+def test_a_record_that_did_what_the_plan_said() -> None:
+    plan = document.build("plan", lb_plan(), META)
+    link = document.link(plan, record_of(lb_plan()), "lb_farm.plan.json", "ab" * 32)
+    assert link["found"] and link["same_inputs"] and link["as_planned"] and link["differences"] == []
+    assert link["plan"]["id"] == "plan-1"
+
+
+def test_a_node_changed_between_plan_and_run_is_flagged() -> None:
+    plan = document.build("plan", lb_plan(), META)
+    # Someone set SERVER2's authentication by hand after the plan: the real run finds nothing to change there.
+    real = lb_plan(server2="web_auth_again")
+    link = document.link(plan, record_of(real), "lb_farm.plan.json", "")
+    assert not link["as_planned"]
+    assert [(d["host"], d["task"]) for d in link["differences"]] == [
+        ("SERVER2", "Node | Windows authentication on the site, anonymous off")]
+    assert "found nothing to change" in link["differences"][0]["text"]
+    assert link["differences"][0]["planned"].startswith("set enabled=true")
+
+
+def test_other_edits_and_unplanned_changes_are_flagged() -> None:
+    plan = document.build("plan", lb_plan(), META)
+    real = lb_plan()
+    index = next(i for i, o in enumerate(real) if o.host == "SERVER2" and o.action.endswith("web_auth"))
+    edited = result("web_auth_check")
+    edited["changes"] = edited["changes"][1:]
+    real[index] = obs("SERVER2", real[index].task, "web_auth", edited)
+    read = next(i for i, o in enumerate(real) if o.host == "SERVER1" and o.task.startswith("Node | Read which"))
+    real[read] = obs("SERVER1", real[read].task, "app_pool", result("app_pool_check"))
+    texts_ = [d["text"] for d in document.link(plan, record_of(real), "p", "")["differences"]]
+    assert texts_ == ["changed, though the plan said it would not", "different edits from the plan's"]
+
+
+def test_other_inputs_are_named() -> None:
+    plan = document.build("plan", lb_plan(), dict(META, inputs={"hosts": ["SERVER1"], "fingerprint": "sha256:bb"}))
+    link = document.link(plan, record_of(lb_plan()), "p", "")
+    assert not link["same_inputs"] and link["inputs_differ"] == ["hosts"] and not link["as_planned"]
+    missing = document.link(None, record_of(lb_plan()), "lb_farm.plan.json", "")
+    assert not missing["found"] and not missing["as_planned"]
+
+
+def test_fingerprint_counts_values_except_secrets() -> None:
+    patterns = ("pass", "pw", "secret", "token", "key", "credential", "vault")
+    base = {"playbooks": [{"name": "lb_farm.yml", "sha256": "00"}], "hosts": ["SERVER1"]}
+
+    def fp(extra: dict) -> str:
+        return document.fingerprint(dict(base, extra_vars=document.masked_extra_vars(extra, patterns)))
+    password = "lb_farm_service_account_password"
+    assert fp({"a": 1, password: "x"}) == fp({password: "y", "a": 1})
+    assert fp({"a": 1}) != fp({"a": 2})
+    assert document.masked_extra_vars({"pw": "s3cr3t!", "b": "lb"}, patterns) == {"b": "lb", "pw": MASK}
+    assert document.masked_extra_vars({"x": "v"}, patterns, secret_keys=["X"]) == {"x": MASK}
+
+
+def test_secrets_are_scrubbed_from_every_string_and_no_log_results_keep_nothing() -> None:
+    secrets = secret_values(["Pool-Secret-42", "abc", {"nested": "Bind-Pa55!"}])
+    assert secrets == ["Pool-Secret-42", "Bind-Pa55!"]       # shorter than 4 characters: not a secret to scrub
+    scrubbed = scrub({"msg": ["set to Pool-Secret-42", "Bind-Pa55!x"]}, secrets)
+    assert scrubbed == {"msg": ["set to %s" % MASK, "%sx" % MASK]}
+    kept = keep("webfarm.winauth.app_pool", {"changed": True, "_ansible_no_log": True, "msg": "Pool-Secret-42"})
+    assert kept == {"censored": True, "changed": True}
+    view = view_of(Observation("SERVER1", "pool", "webfarm.winauth.app_pool", LB, "changed", result=kept))
+    assert [c.text for c in view.changes] == ["pool: changed (output hidden by no_log)"]
