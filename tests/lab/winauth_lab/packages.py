@@ -64,6 +64,7 @@ NEEDS = (
     Need("haproxy", command="haproxy", why="the L4 load balancer in front of SERVER1/SERVER2"),
     Need("graphviz", command="dot", why="renders the farm audit's picture"),
     Need("curl", command="curl", why="a real NTLM/Negotiate client in the tests"),
+    Need("firefox-esr", command="firefox-esr", why="renders the change plan's HTML page in the tests (headless)"),
 )
 
 
