@@ -250,7 +250,7 @@ class CallbackModule(CallbackBase):
             self._observations.append(Observation(
                 host=result._host.get_name(), task=name, action=action, role=role,  # pylint: disable=protected-access
                 status=status_of(kind, item), handler=isinstance(task, Handler),
-                delegated=bool(item.get("_ansible_delegated_vars") or task.delegate_to),
+                delegated=bool(item.get("_ansible_delegated_vars") or task.delegate_to), once=bool(task.run_once),
                 result=keep(action, item, self._secrets)))
 
     def v2_runner_on_ok(self, result: t.Any) -> None:

@@ -64,8 +64,9 @@ def _group(per_host: dict[str, list[t.Any]], key: t.Callable[[t.Any], t.Any]) ->
 
 
 def _where(where: list[str]) -> list[str]:
-    """Active Directory first, then the hosts in natural order."""
-    return [w for w in where if w == "Active Directory"] + sort_hosts(w for w in where if w != "Active Directory")
+    """Active Directory and the run first, then the hosts in natural order."""
+    first = [w for w in ("Active Directory", "the run") if w in where]
+    return first + sort_hosts(w for w in where if w not in first)
 
 
 def _dedupe(items: t.Iterable[str]) -> list[str]:
@@ -87,8 +88,13 @@ class _Collector:
         self.warnings: dict[str, dict[str, t.Any]] = {}
         self.failures: list[dict[str, t.Any]] = []
         self.summaries: dict[str, list[str]] = {}
+        self.run_right: list[str] = []
+        self.rights_risks: dict[str, list[Risk]] = {}
         self.tasks: list[dict[str, t.Any]] = []
         self._seen: dict[tuple[str, str], int] = {}
+
+    def add_risk(self, risk: Risk, where: str) -> None:
+        self._risk(risk, where, "")
 
     def _risk(self, risk: Risk, where: str, because: str) -> None:
         entry = self.risks.setdefault(risk.title + "\n" + risk.text,
@@ -100,21 +106,26 @@ class _Collector:
 
     def add(self, obs: Observation) -> None:
         view = view_of(obs)
-        directory = obs.plane == "directory"
-        where = "Active Directory" if directory else obs.host
-        if not directory:
+        plane = obs.plane
+        where = {"directory": "Active Directory", "run": "the run"}.get(plane, obs.host)
+        if plane == "node":
             self.node_changes.setdefault(obs.host, [])
             self.node_right.setdefault(obs.host, [])
         for change in view.changes:
             item = dict(change.to_dict(), task=obs.task)
-            (self.directory if directory else self.node_changes[obs.host]).append(item)
+            (self.node_changes[obs.host] if plane == "node" else self.directory).append(item)
             for risk in change.risks:
                 self._risk(risk, where, change.text)
-        for risk in view.risks:
-            self._risk(risk, where, "")
-        (self.directory_right if directory else self.node_right[obs.host]).extend(view.right)
+        if obs.module == "policy_refresh":
+            self.rights_risks[obs.host] = view.risks      # the last read of the node's rights is the one that counts
+        else:
+            for risk in view.risks:
+                self._risk(risk, where, "")
+        {"directory": self.directory_right, "run": self.run_right}.get(plane, self.node_right.get(obs.host, [])) \
+            .extend(view.right)
         for warning in view.warnings:
-            entry = self.warnings.setdefault(warning, {"text": warning, "where": []})
+            # The same warning about each node, with the node's name in it, is listed once.
+            entry = self.warnings.setdefault(warning.replace(obs.host, "\0"), {"text": warning, "where": []})
             if where not in entry["where"]:
                 entry["where"].append(where)
         if view.failure:
@@ -138,6 +149,9 @@ def build(kind: str, observations: t.Iterable[Observation], meta: dict[str, t.An
     collector = _Collector()
     for obs in observations:
         collector.add(obs)
+    for host, found in collector.rights_risks.items():
+        for risk in found:
+            collector.add_risk(risk, host)
     node_groups = _group(collector.node_changes, key=lambda c: c["text"])
     right_groups = _group({h: _dedupe(r) for h, r in collector.node_right.items()}, key=lambda r: r)
     nodes = sort_hosts(collector.node_changes)
@@ -157,7 +171,7 @@ def build(kind: str, observations: t.Iterable[Observation], meta: dict[str, t.An
                   "groups": [{"hosts": g["hosts"], "changes": g["items"]} for g in node_groups],
                   "unchanged": [h for h in nodes if not collector.node_changes[h]]},
         "risks": [dict(r, where=_where(r["where"])) for r in collector.risks.values()],
-        "already_right": {"directory": _dedupe(collector.directory_right),
+        "already_right": {"directory": _dedupe(collector.directory_right), "run": _dedupe(collector.run_right),
                           "nodes": [{"hosts": g["hosts"], "items": g["items"]} for g in right_groups]},
         "warnings": [dict(w, where=_where(w["where"])) for w in collector.warnings.values()],
         "failures": collector.failures,

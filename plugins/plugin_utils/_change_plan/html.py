@@ -104,8 +104,9 @@ def _block(block: Block, section: str) -> str:
         word = _BANNER.get(block.level, "Note")
         return '<div class="banner %s"><b>%s:</b>%s</div>' % (block.level, word, _e(block.text))
     if block.kind == "h3":
-        return "<h3>%s</h3>" % (_hosts_heading(block.text) if section in ("nodes", "right") and
-                                block.text != "Active Directory" else _e(block.text))
+        plain = block.text in ("Active Directory", "Checks of the whole run")
+        return "<h3>%s</h3>" % (_hosts_heading(block.text) if section in ("nodes", "right") and not plain
+                                else _e(block.text))
     if block.kind == "p":
         return "<p>%s</p>" % _e(block.text)
     if block.kind == "list":

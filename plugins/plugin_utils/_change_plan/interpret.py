@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from . import risks as R
@@ -53,6 +54,21 @@ def policy_view(obs: Observation) -> View:
     return view
 
 
+_STEP_RIGHT = re.compile(r"then (?P<right>Se\w+) defined in it")
+_STEP_LINK = re.compile(r"would be linked to (?P<target>.+?)\.?$")
+
+
+def _step_risks(text: str) -> list[R.Risk]:
+    """The risks of a step the roles announce in check mode (the rights and link of a GPO not created yet)."""
+    found = []
+    right, link = _STEP_RIGHT.search(text), _STEP_LINK.search(text.strip())
+    if right:
+        found.append(R.RIGHT_REPLACES.of(right=right_words(right["right"])))
+    if link:
+        found.append(R.GPO_LINK.of(target=link["target"]))
+    return found
+
+
 def _role_task(obs: Observation) -> View:
     """assert, debug and the like in the collection's roles: checks passed, planned steps, the change record."""
     result, name = obs.result, short_task(obs.task)
@@ -65,7 +81,8 @@ def _role_task(obs: Observation) -> View:
             return View(summary=[str(line) for line in msg])
         if obs.changed and isinstance(msg, str):
             text = msg[len(CHECK_MODE_PREFIX):] if msg.startswith(CHECK_MODE_PREFIX) else msg
-            return View(changes=[Change("step", "step:%s" % name.lower(), text.strip())], edits=None)
+            return View(changes=[Change("step", "step:%s" % name.lower(), text.strip(), risks=_step_risks(text))],
+                        edits=None)
     return View()
 
 

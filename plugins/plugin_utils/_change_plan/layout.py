@@ -33,7 +33,10 @@ def _count(n: int, one: str, many: str = "") -> str:
 
 
 def _where(where: t.Sequence[str]) -> str:
-    return "in Active Directory" if list(where) == ["Active Directory"] else "on " + _hosts(where)
+    places = [w for w in where if w in ("Active Directory", "the run")]
+    hosts = [w for w in where if w not in places]
+    words = ["in " + p if p == "Active Directory" else "for the whole run" for p in places]
+    return ", ".join(words + (["on " + _hosts(hosts)] if hosts else []))
 
 
 def _header(doc: dict[str, t.Any]) -> list[Block]:
@@ -137,9 +140,11 @@ def _right(doc: dict[str, t.Any]) -> list[Block]:
     right = doc["already_right"]
     if right["directory"]:
         out += [Block("h3", "Active Directory"), Block("list", items=[{"text": r} for r in right["directory"]])]
+    if right.get("run"):
+        out += [Block("h3", "Checks of the whole run"), Block("list", items=[{"text": r} for r in right["run"]])]
     for group in right["nodes"]:
         out += [Block("h3", _hosts(group["hosts"])), Block("list", items=[{"text": r} for r in group["items"]])]
-    if not right["directory"] and not right["nodes"]:
+    if not right["directory"] and not right.get("run") and not right["nodes"]:
         out.append(Block("p", "Nothing was found already right (or nothing was read)."))
     return out
 
@@ -147,7 +152,8 @@ def _right(doc: dict[str, t.Any]) -> list[Block]:
 def _notes(doc: dict[str, t.Any]) -> list[Block]:
     out = [Block("h2", "5. Warnings")]
     if doc["warnings"]:
-        out.append(Block("list", items=[{"text": w["text"], "note": _where(w["where"])} for w in doc["warnings"]]))
+        out.append(Block("list", items=[{"text": w["text"], "note": _where(w["where"]) + (
+            " (the same warning for each, with its name)" if len(w["where"]) > 1 else "")} for w in doc["warnings"]]))
     else:
         out.append(Block("p", "No warning."))
     if doc["failures"]:

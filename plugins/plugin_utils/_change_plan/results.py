@@ -61,6 +61,7 @@ class Observation:
     handler: bool = False
     delegated: bool = False     # ran on delegate_to (the directory tasks of the roles)
     result: dict[str, t.Any] = field(default_factory=dict)
+    once: bool = False          # run_once: a check of the whole run (the roles' input checks), not of one node
 
     @property
     def module(self) -> str:
@@ -73,7 +74,9 @@ class Observation:
             return "directory"
         if self.module in NODE_ACTIONS or self.module in VERIFY_ACTIONS:
             return "node"
-        return "directory" if self.delegated else "node"
+        if self.delegated:
+            return "directory"
+        return "run" if self.once else "node"
 
     @property
     def changed(self) -> bool:
@@ -81,7 +84,8 @@ class Observation:
 
     def to_dict(self) -> dict[str, t.Any]:
         return {"host": self.host, "task": self.task, "action": self.action, "role": self.role,
-                "status": self.status, "handler": self.handler, "delegated": self.delegated, "result": self.result}
+                "status": self.status, "handler": self.handler, "delegated": self.delegated, "once": self.once,
+                "result": self.result}
 
 
 def is_ours(action: str, role: str) -> bool:

@@ -315,3 +315,35 @@ def test_secrets_are_scrubbed_from_every_string_and_no_log_results_keep_nothing(
     assert kept == {"censored": True, "changed": True}
     view = view_of(Observation("SERVER1", "pool", "webfarm.winauth.app_pool", LB, "changed", result=kept))
     assert [c.text for c in view.changes] == ["pool: changed (output hidden by no_log)"]
+
+
+def test_checks_of_the_run_steps_of_check_mode_and_the_right_once_effective() -> None:
+    check = obs("SERVER1", "Inputs | Check the farm's name, account and password", "ansible.builtin.assert",
+                {"changed": False, "msg": "All assertions passed"})
+    check.once = True
+    link_step = obs("SERVER1", "Directory | Link the GPO where the nodes' computer accounts are", "ansible.builtin.debug",
+                    {"changed": True, "msg": "Check mode: GPO IIS-BatchLogon-GPO would be linked to the OU that holds "
+                                             "SERVER1, SERVER2."}, delegated=True)
+    doc = document.build("plan", [check, link_step] + lb_plan(), META)
+    assert doc["already_right"]["run"] == ["Check the farm's name, account and password: passed"]
+    assert doc["already_right"]["nodes"][0]["hosts"] == ["SERVER1", "SERVER2"]       # not split by the run's checks
+    titles = [r["title"] for r in doc["risks"]]
+    assert "The GPO reaches every computer under the link" in titles                  # from the announced step
+    assert "The GPO replaces the nodes' local list of Log on as a batch job (SeBatchLogonRight)" in titles
+    # In the real run the refresh made the right effective: no 503 risk is left in the record.
+    real = lb_plan() + [obs(h, "Node | Apply domain policy now (gpupdate /force) and check the right is effective",
+                            "policy_refresh", result("policy_refresh_check", refreshed=True, missing={},
+                                                     gpupdate={"succeeded": True, "rc": 0}))
+                        for h in ("SERVER1", "SERVER2")]
+    record = document.build("record", real, META)
+    assert "503 until the right is effective" not in [r["title"] for r in record["risks"]]
+    assert "503 until the right is effective" in [r["title"] for r in document.build("plan", lb_plan(), META)["risks"]]
+
+
+def test_the_same_warning_about_each_node_is_listed_once() -> None:
+    run = [obs(h, "Node | Apply domain policy", "policy_refresh",
+               result("policy_refresh_check", warnings=["check mode, before the refresh: %s: not held by the account "
+                                                        "on %s's computer account" % (h, h)]))
+           for h in ("SERVER1", "SERVER2")]
+    doc = document.build("plan", run, META)
+    assert len(doc["warnings"]) == 1 and doc["warnings"][0]["where"] == ["SERVER1", "SERVER2"]
