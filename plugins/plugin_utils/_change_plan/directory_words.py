@@ -145,8 +145,13 @@ def _holders_line(text: str, right: str) -> list[str] | None:
 
 
 def _holder_name(entry: str) -> str:
-    """'CAMTEST\\cam-svc (*S-1-5-...)' as the diff spells holders: the name only."""
-    return re.sub(r" \(\*?S-1-[0-9-]+\)$", "", entry)
+    """A holder as the diff spells it ('*S-1-5-... (CAMTEST\\cam-svc)', 'cam-svc (S-1-5-...)'): the name only."""
+    match = re.match(r"^(?P<entry>.+) \((?P<extra>[^()]+)\)$", entry)
+    if not match:
+        return entry
+    if match["entry"].startswith("*S-1-"):
+        return match["extra"]
+    return match["entry"] if match["extra"].startswith("S-1-") else entry
 
 
 def user_rights_view(result: dict[str, t.Any]) -> View:

@@ -108,7 +108,8 @@ class _Collector:
         view = view_of(obs)
         plane = obs.plane
         where = {"directory": "Active Directory", "run": "the run"}.get(plane, obs.host)
-        if plane == "node":
+        said = view.changes or view.right or view.warnings or view.risks or view.failure or view.summary
+        if plane == "node" and (said or obs.module):      # a set_fact of a role does not make a host a node
             self.node_changes.setdefault(obs.host, [])
             self.node_right.setdefault(obs.host, [])
         for change in view.changes:
@@ -121,8 +122,8 @@ class _Collector:
         else:
             for risk in view.risks:
                 self._risk(risk, where, "")
-        {"directory": self.directory_right, "run": self.run_right}.get(plane, self.node_right.get(obs.host, [])) \
-            .extend(view.right)
+        {"directory": self.directory_right, "run": self.run_right}.get(plane, self.node_right.setdefault(
+            obs.host, [])).extend(view.right)
         for warning in view.warnings:
             # The same warning about each node, with the node's name in it, is listed once.
             entry = self.warnings.setdefault(warning.replace(obs.host, "\0"), {"text": warning, "where": []})
@@ -192,6 +193,7 @@ def _edits_text(edits: list[str] | None) -> str:
 def compare_tasks(planned: list[dict[str, t.Any]], done: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
     """Where the real run did not do what the plan said, task by task (host, task name, occurrence)."""
     plan_by_key = {task["key"]: task for task in planned}
+    # The order of the edits is not compared: a role may pass the same servers in another order.
     done_by_key = {task["key"]: task for task in done}
     keys = _dedupe([task["key"] for task in done] + [task["key"] for task in planned])
     differences = []
@@ -209,7 +211,7 @@ def compare_tasks(planned: list[dict[str, t.Any]], done: list[dict[str, t.Any]])
                 differences.append(_difference(real, "changed, though the plan said it would not",
                                                "no change", _edits_text(real["edits"])))
             elif plan["changed"] and plan["edits"] is not None and real["edits"] is not None \
-                    and plan["edits"] != real["edits"]:
+                    and sorted(plan["edits"]) != sorted(real["edits"]):
                 differences.append(_difference(real, "different edits from the plan's", _edits_text(plan["edits"]),
                                                _edits_text(real["edits"])))
         elif plan is not None and plan["changed"]:

@@ -64,7 +64,8 @@ def _header(doc: dict[str, t.Any]) -> list[Block]:
         _count(counts["directory_changes"], "change"), _count(counts["node_changes"], "change"),
         counts["nodes_changing"], _count(counts["nodes"], "node"), _count(counts["risks"], "known risk"),
         _count(counts["warnings"], "warning"))
-    out.append(Block("p", ("This run would make " if plan else "This run made ") + summary))
+    stopped = "Up to where it stopped, this run " if doc["failures"] else "This run "
+    out.append(Block("p", stopped + ("would make " if plan else "made ") + summary))
     if doc["failures"]:
         first = doc["failures"][0]
         out.append(Block("banner", "The run stopped: %s on %s - %s%s" % (

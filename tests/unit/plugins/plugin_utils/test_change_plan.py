@@ -347,3 +347,17 @@ def test_the_same_warning_about_each_node_is_listed_once() -> None:
            for h in ("SERVER1", "SERVER2")]
     doc = document.build("plan", run, META)
     assert len(doc["warnings"]) == 1 and doc["warnings"][0]["where"] == ["SERVER1", "SERVER2"]
+
+
+def test_edits_in_another_order_are_the_same_edits_and_a_set_fact_makes_no_node() -> None:
+    plan = document.build("plan", lb_plan(), META)
+    real = lb_plan()
+    index = next(i for i, o in enumerate(real) if o.host == "SERVER2" and o.action.endswith("web_auth"))
+    reordered = result("web_auth_check")
+    reordered["changes"] = list(reversed(reordered["changes"]))        # arr_farm's servers come in any order
+    real[index] = obs("SERVER2", real[index].task, "web_auth", reordered)
+    real.append(obs("SERVER3", "Inputs | Describe each node and its connection", "ansible.builtin.set_fact",
+                    {"changed": False, "ansible_facts": {"arr_farm__role": ""}}))
+    record = record_of(real)
+    assert document.link(plan, record, "p", "")["differences"] == []
+    assert record["nodes"]["hosts"] == ["SERVER1", "SERVER2"]
