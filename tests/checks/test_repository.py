@@ -1,5 +1,5 @@
 """Repository-level checks: ansible-lint (production profile), changelog fragments, ansible-doc for every
-module, and the execution-environment definition."""
+module and callback, and the execution-environment definition."""
 
 from __future__ import annotations
 
@@ -45,6 +45,15 @@ def test_ansible_doc_renders(module: str) -> None:
     assert "webfarm.winauth.%s" % module in proc.stdout
     for heading in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
         assert heading in proc.stdout, "%s: ansible-doc shows no %s section" % (module, heading)
+
+
+@pytest.mark.parametrize("plugin", sorted(p.stem for p in (REPO / "plugins" / "callback").glob("*.py")))
+def test_ansible_doc_renders_callbacks(plugin: str) -> None:
+    proc = subprocess.run([str(VENV_BIN / "ansible-doc"), "-t", "callback", "webfarm.winauth.%s" % plugin], cwd=REPO,
+                          env=_env(), capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for heading in ("OPTIONS", "EXAMPLES"):
+        assert heading in proc.stdout, "%s: ansible-doc -t callback shows no %s" % (plugin, heading)
 
 
 def test_action_group_lists_every_directory_module() -> None:

@@ -1,0 +1,218 @@
+"""The change_plan callback on the lab: the plan of a --check run, the record of the real run, their link.
+
+The lb_farm role runs on SERVER1 and SERVER2 with a site, a pool, a virtual name and a batch-logon GPO of the
+test's own (named after a token, removed at the end), first with --check --diff, then for real, both at -vvv with
+the pool password as an extra var and the directory bind password in module_defaults: neither may appear in any of
+the six files. Between the two runs SERVER2 is changed by hand, and the record must flag it. The HTML plan is
+rendered by a real headless browser (Debian's firefox-esr); its screenshot stays under build/test-artifacts/.
+Real here: Active Directory (Samba), Kerberos, WinRM; simulated: IIS's configuration engine on the nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from _ansible import REPO, run_playbook
+
+HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
+ARTIFACTS = REPO / "build" / "test-artifacts" / "change-plan"
+SEED = yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text(encoding="utf-8"))
+POOL_PASSWORD = next(u["password"] for u in SEED["users"] if u["name"] == "cam-svc")
+NODES = ("SERVER1", "SERVER2")
+ARROW = "\u2192"
+
+
+def ad_connection(lab: dict[str, str]) -> dict:
+    return {"server": lab["LAB_DC_HOSTNAME"], "auth": "simple", "tls": "ldaps",
+            "username": "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
+            "password": lab["LAB_ADMIN_PASSWORD"], "ca_cert": lab["LAB_CA_CERT"]}
+
+
+def node_site(node: str, *args: str) -> None:
+    subprocess.run([sys.executable, str(HELPER), str(Path(os.environ["LAB_DIR"]) / "nodes" / node.lower()), *args],
+                   check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab")))
+
+
+def spns_of(account: str) -> list[str]:
+    out = subprocess.run(["samba-tool", "spn", "list", account, "-H", os.environ["LAB_SAM_LDB"]],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(line.strip().lower() for line in out.splitlines() if line[:1].isspace() and line.strip())
+
+
+def write_play(path: Path, plays: list[dict]) -> Path:
+    path.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def callback_env(directory: Path, name: str) -> dict[str, str]:
+    return {"ANSIBLE_CALLBACKS_ENABLED": "webfarm.winauth.change_plan",
+            "WEBFARM_WINAUTH_CHANGE_PLAN_DIR": str(directory), "WEBFARM_WINAUTH_CHANGE_PLAN_NAME": name}
+
+
+def files_of(directory: Path, stem: str) -> dict[str, str]:
+    return {ext: (directory / ("%s.%s" % (stem, ext))).read_text(encoding="utf-8") for ext in ("md", "json", "html")}
+
+
+@pytest.fixture()
+def farm(lab, token, tmp_path):
+    """A site and pool cp-<token> on both nodes, the names and GPO of this test; all removed afterwards."""
+    name = "cp-%s" % token
+    virtual = "sso-%s.%s" % (name, lab["LAB_DNS_DOMAIN"])
+    for node in NODES:
+        node_site(node, "add", name, str(41000 + int(token, 16) % 9000), name, virtual)
+    context = {"name": name, "tmp": tmp_path, "virtual": virtual,
+               "gpo": "IIS-BatchLogon-%s" % name, "plans": tmp_path / "plans"}
+    play = {"name": "the L4 farm", "hosts": "lb_nodes", "gather_facts": False,
+            "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+            "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
+                "lb_farm_virtual_name": virtual, "lb_farm_service_account": "%s\\cam-svc" % lab["LAB_NETBIOS"],
+                "lb_farm_batch_logon_gpo": context["gpo"], "lb_farm_site": name, "lb_farm_app_pool": name}}]}
+    context["play"] = write_play(tmp_path / "lb.yml", [play])
+    try:
+        yield context
+    finally:
+        cleanup = write_play(tmp_path / "cleanup.yml", [
+            {"name": "directory", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable},
+             "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+             "tasks": [{"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
+                                                "spns": ["HTTP/%s" % context["virtual"], "HTTP/sso-%s" % name]}},
+                       {"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
+            {"name": "nodes forget the GPO", "hosts": "lb_nodes", "gather_facts": False,
+             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
+        run_playbook(str(cleanup), "-i", os.environ["LAB_INVENTORY"])
+        for node in NODES:
+            node_site(node, "remove", name, name)
+
+
+def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
+    name, plans, secrets = farm["name"], farm["plans"], (POOL_PASSWORD, lab["LAB_ADMIN_PASSWORD"])
+    spns_before = spns_of("cam-svc")
+    args = ("-i", os.environ["LAB_INVENTORY"], "-e", "lb_farm_service_account_password=%s" % POOL_PASSWORD, "-vvv")
+
+    # 1. The plan: --check --diff, nothing written.
+    run = run_playbook(str(farm["play"]), *args, "--check", "--diff", env=callback_env(plans, "lb"))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    assert "webfarm.winauth.change_plan: plan written: %s" % (plans / "lb.plan.md") in run.stdout
+    assert spns_of("cam-svc") == spns_before
+    files = files_of(plans, "lb.plan")
+    for text in files.values():
+        for secret in secrets:
+            assert secret not in text
+    plan = json.loads(files["json"])
+    assert plan["kind"] == "plan" and plan["mode"] == {"check": True, "diff": True}
+    directory = [c["text"] for c in plan["directory"]["changes"]]
+    assert "SPN HTTP/%s: register on cam-svc" % farm["virtual"] in directory
+    assert "SPN HTTP/sso-%s: register on cam-svc" % name in directory
+    assert "GPO %s: create (the directory assigns its GUID)" % farm["gpo"] in directory
+    assert any(t.startswith("GPO %s would be linked to" % farm["gpo"]) for t in directory), directory
+    groups = plan["nodes"]["groups"]
+    assert [g["hosts"] for g in groups] == [list(NODES)], groups
+    changes = [c["text"] for c in groups[0]["changes"]]
+    for expected in ("Windows authentication at %s: off (inherited) %s on" % (name, ARROW),
+                     "useAppPoolCredentials at %s: false (default) %s true" % (name, ARROW),
+                     "Pool %s identity: ApplicationPoolIdentity %s CAMTEST\\cam-svc" % (name, ARROW)):
+        assert expected in changes, changes
+    assert any(t.startswith("Pool %s: restart" % name) or t.startswith("Pool %s: start" % name) for t in changes)
+    titles = {r["title"]: r for r in plan["risks"]}
+    assert titles["The pool depends on a domain account"]["where"] == list(NODES)
+    assert "Tickets decrypted with the pool account's key" in titles and "503 until the right is effective" in titles
+    right = plan["already_right"]
+    assert "Check that the virtual name is no computer's own name: passed" in right["directory"]
+    assert "HOST/%s: held by nobody" % farm["virtual"] in right["directory"]
+    assert right["nodes"][0]["hosts"] == list(NODES)
+    assert "Windows authentication providers at %s: Negotiate, NTLM (inherited)" % name in right["nodes"][0]["items"]
+    assert plan["inputs"]["extra_vars"] == {"lb_farm_service_account_password": "(secret)"}
+    assert plan["inputs"]["hosts"] == list(NODES)
+    md = files["md"]
+    assert md.index("## 1. Active Directory") < md.index("## 2. Nodes") < md.index("## 3. Risks") \
+        < md.index("## 4. Read and found already right")
+    assert "### SERVER1, SERVER2 (2 nodes, identical changes)" in md
+
+    # The HTML plan in a real browser, headless; the screenshot is kept.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(plans / "lb.plan.html", ARTIFACTS / "lb.plan.html")
+    shot = screenshot(ARTIFACTS / "lb.plan.html", ARTIFACTS / "lb.plan.png")
+    assert shot.stat().st_size > 30_000, "the page rendered (nearly) blank"
+
+    # 2. Someone turns useAppPoolCredentials on at SERVER2's site by hand after the plan.
+    by_hand = write_play(farm["tmp"] / "by_hand.yml", [{
+        "name": "by hand", "hosts": "SERVER2", "gather_facts": False,
+        "tasks": [{"webfarm.winauth.web_auth": {"site": name, "windows": {"use_app_pool_credentials": True}}}]}])
+    run = run_playbook(str(by_hand), "-i", os.environ["LAB_INVENTORY"])
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+    # 3. The real run and its record, linked to the plan.
+    run = run_playbook(str(farm["play"]), *args, "--diff", env=callback_env(plans, "lb"))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    assert "record written: %s" % (plans / "lb.record.md") in run.stdout
+    assert "NOT as planned: 1 difference(s)" in run.stdout
+    files = files_of(plans, "lb.record")
+    for text in files.values():
+        for secret in secrets:
+            assert secret not in text
+    record = json.loads(files["json"])
+    link = record["link"]
+    assert link["found"] and link["same_inputs"] and not link["as_planned"]
+    assert link["plan"]["id"] == plan["id"] and link["plan_file"] == "lb.plan.json"
+    assert [(d["host"], d["task"], d["text"]) for d in link["differences"]] == [
+        ("SERVER2", "Node | Windows authentication on the site, anonymous off", "different edits from the plan's")]
+    assert "set useAppPoolCredentials=true" in link["differences"][0]["planned"]
+    assert "set useAppPoolCredentials=true" not in link["differences"][0]["done"]
+    assert [g["hosts"] for g in record["nodes"]["groups"]] == [["SERVER1"], ["SERVER2"]]
+    done = [c["text"] for c in record["directory"]["changes"]]
+    assert any(t.startswith("GPO %s: create ({" % farm["gpo"]) for t in done), done
+    assert any("Log on as a batch job (SeBatchLogonRight)" in t for t in done), done
+    assert any(t.startswith("GPO %s: link to OU=WebServers" % farm["gpo"]) for t in done), done
+    assert sorted(record["summaries"]) == list(NODES)
+    assert "applied" in record["summaries"]["SERVER1"][0]
+    assert "Did what the plan said: NO" in files["md"] and "different edits from the plan&#x27;s" in files["html"]
+    shutil.copy(plans / "lb.record.html", ARTIFACTS / "lb.record.html")
+    assert screenshot(ARTIFACTS / "lb.record.html", ARTIFACTS / "lb.record.png").stat().st_size > 30_000
+    assert spns_of("cam-svc") == sorted(spns_before + ["http/%s" % farm["virtual"], "http/sso-%s" % name])
+
+
+def screenshot(page: Path, png: Path) -> Path:
+    """Debian's firefox-esr renders the page headless to a PNG (a profile of its own, no network needed)."""
+    browser = shutil.which("firefox-esr")
+    assert browser, "firefox-esr is missing: make deps installs it (bindep.txt, profile test)"
+    profile = png.parent / "firefox-profile"
+    shutil.rmtree(profile, ignore_errors=True)
+    profile.mkdir(parents=True)
+    png.unlink(missing_ok=True)
+    run = subprocess.run([browser, "--headless", "--no-remote", "--profile", str(profile), "--window-size=1200,2600",
+                          "--screenshot", str(png), page.resolve().as_uri()], capture_output=True, text=True,
+                         timeout=120, check=False, env=dict(os.environ, MOZ_HEADLESS="1"))
+    shutil.rmtree(profile, ignore_errors=True)
+    assert run.returncode == 0 and png.exists(), run.stdout + run.stderr
+    return png
+
+
+def test_the_hostname_trap_refusal_is_in_the_plan(lab, tmp_path) -> None:
+    play = write_play(tmp_path / "trap.yml", [{
+        "name": "trap", "hosts": "lb_nodes", "gather_facts": False,
+        "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+        "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
+            "lb_farm_virtual_name": "server1.%s" % lab["LAB_DNS_DOMAIN"], "lb_farm_service_account": "CAMTEST\\cam-svc",
+            "lb_farm_service_account_password": POOL_PASSWORD}}]}])
+    run = run_playbook(str(play), "-i", os.environ["LAB_INVENTORY"], "--check", "--diff",
+                       env=callback_env(tmp_path / "plans", "trap"))
+    assert run.returncode != 0
+    files = files_of(tmp_path / "plans", "trap.plan")
+    plan = json.loads(files["json"])
+    assert plan["failures"][0]["message"].startswith(
+        "The hostname trap - server1.camtest.local is the own name of computer SERVER1$")
+    assert plan["directory"]["changes"] == [] and plan["nodes"]["groups"] == []
+    assert "> **Attention:** The run stopped: Directory | Check that the virtual name is no computer's own name" \
+        in files["md"]
+    assert '<div class="banner stop"><b>Attention:</b>The run stopped' in files["html"]
+    for text in files.values():
+        assert POOL_PASSWORD not in text and lab["LAB_ADMIN_PASSWORD"] not in text
