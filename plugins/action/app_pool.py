@@ -5,26 +5,21 @@
 
 from __future__ import annotations
 
-import copy
 import typing as t
 
-from ansible_collections.webfarm.winauth.plugins.plugin_utils import _bytecode
-
-_bytecode.preload(*_bytecode.IIS_BASE, "module_utils._iis_web_auth", "module_utils._iis_app_pool")
-
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_app_pool import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.app_pool import (
     APP_POOL_SPEC,
     app_pool_report,
     app_pool_targets,
     check_app_pool,
     plan_app_pool,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, SectionState, Target
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis_action import IISAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
 
 
 class ActionModule(IISAction):
-    ARGUMENT_SPEC = copy.deepcopy(APP_POOL_SPEC)
+    ARGUMENT_SPEC = APP_POOL_SPEC
 
     def targets(self, args: dict[str, t.Any]) -> list[Target]:
         check_app_pool(args)

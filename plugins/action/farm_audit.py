@@ -23,29 +23,32 @@ import subprocess
 import typing as t
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (
-    AD_CONNECTION_ARGSPEC,
-    ADConnectionOptions,
-    ADError,
-    connect,
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import (
+    WinauthAction,
+    action_failure,
+    inventory_host,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._farm_audit import (
-    FARM_OPTIONS,
-    ROLES,
-    AuditError,
-    audit,
-    farm_spec,
-    node_snapshot,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import (
+    AD_CONNECTION_ARGSPEC,
+    ConnectionOptions,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput, WinauthError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.directory import read_directory
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import FARM_OPTIONS, ROLES, farm_spec
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.render import (
     ownership,
     render_dot,
     render_text,
-    snapshot_targets,
     summary,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._remote_contract import RemoteError, RemoteProtocolError
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._remote_runner import RemoteRunner, action_error
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rules import audit
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.snapshot import (
+    node_snapshot,
+    snapshot_targets,
+)
 
 OWN_SPEC: dict[str, t.Any] = {
     "farm": {"type": "dict", "required": True, "options": FARM_OPTIONS},
@@ -70,39 +73,30 @@ def _snapshots(nodes: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
         if isinstance(item, dict) and isinstance(item.get("node"), dict):
             item = item["node"]
         if not isinstance(item, dict) or "applications" not in item or "computer" not in item:
-            raise AnsibleActionFail("nodes[%d] is not a node snapshot: give the registered results of a farm_audit "
-                                    "task run on each node (nodes: \"{{ ansible_play_hosts | map('extract', hostvars, "
-                                    "'node_audit') | list }}\"), or their node values" % index)
+            raise InvalidInput("nodes[%d] is not a node snapshot: give the registered results of a farm_audit "
+                               "task run on each node (nodes: \"{{ ansible_play_hosts | map('extract', hostvars, "
+                               "'node_audit') | list }}\"), or their node values" % index)
         found.append(item)
     if not found:
-        raise AnsibleActionFail("nodes is empty: run farm_audit on each node first and pass its results")
+        raise InvalidInput("nodes is empty: run farm_audit on each node first and pass its results")
     return found
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(WinauthAction):
+    ARGUMENT_SPEC = argument_spec()
 
-    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        result = super().run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
-        try:
-            farm = farm_spec(args["farm"])
-        except AuditError as exc:
-            raise AnsibleActionFail(str(exc)) from None
+    def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+        farm = farm_spec(args["farm"])
         calls = 0
         if args["nodes"] is None:
-            host = str(task_vars.get("inventory_hostname") or self._play_context.remote_addr)
+            host = inventory_host(self, task_vars)
             computer = args["computer_name"] or host.split(".", maxsplit=1)[0].upper()
             runner = RemoteRunner(self)
             try:
                 states = runner.read(snapshot_targets(args["role"]))
                 rights = runner.user_rights(["SeBatchLogonRight"])
-            except (RemoteError, RemoteProtocolError) as exc:
-                raise AnsibleActionFail(action_error(exc), result={"remote_calls": runner.calls}) from None
+            except WinauthError as exc:
+                raise action_failure(exc, remote_calls=runner.calls) from None
             calls = runner.calls
             nodes = [node_snapshot(host, computer, args["role"], states, rights.get("SeBatchLogonRight"))]
             scope = "node"
@@ -110,12 +104,9 @@ class ActionModule(ActionBase):
             nodes = _snapshots(args["nodes"])
             scope = "farm"
         try:
-            with connect(ADConnectionOptions.from_params(args)) as conn:
-                from ansible_collections.webfarm.winauth.plugins.module_utils._farm_directory import (  # pylint: disable=C0415
-                    read_directory,
-                )
+            with connect(ConnectionOptions.from_params(args)) as conn:
                 directory = read_directory(conn, farm, nodes)
-        except ADError as exc:
+        except WinauthError as exc:
             raise AnsibleActionFail("farm_audit: reading the directory failed: %s" % exc,
                                     result={"remote_calls": calls, "node": nodes[0] if scope == "node" else None}) \
                 from None
@@ -126,8 +117,7 @@ class ActionModule(ActionBase):
                       ownership=ownership(farm, nodes, directory), remote_calls=calls)
         if scope == "node":
             result["node"] = nodes[0]
-        if directory.get("warnings"):
-            result["warnings"] = result.get("warnings", []) + list(directory["warnings"])
+        self.add_warnings(result, directory.get("warnings") or [])
         if args["report_dir"]:
             result["files"] = self._write(args["report_dir"], farm, nodes, directory, findings, text,
                                           nodes[0]["host"] if scope == "node" else farm["name"])
@@ -139,7 +129,6 @@ class ActionModule(ActionBase):
                 "[%s] %s%s" % (f["severity"], f["title"], " (%s)" % f["node"] if f["node"] else "") for f in failing))
         else:
             result["msg"] = "farm %s: %d error(s), %d warning(s)" % (farm["name"], counts["error"], counts["warning"])
-        return result
 
     @staticmethod
     def _write(directory_path: str, farm: dict[str, t.Any], nodes: list[dict[str, t.Any]],

@@ -12,11 +12,10 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urlsplit
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.webfarm.winauth.plugins.module_utils._negotiate import probe_report
-from ansible_collections.webfarm.winauth.plugins.plugin_utils import _negotiate_client as client
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify import http_client as client
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.negotiate import probe_report
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "url": {"type": "str", "required": True},
@@ -55,53 +54,45 @@ def _target(url: str, connect_to: str | None) -> client.Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise AnsibleActionFail("url: %r is not a URL (%s)" % (url, exc)) from None
+        raise InvalidInput("url: %r is not a URL (%s)" % (url, exc)) from None
     scheme = (parts.scheme or "").lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise AnsibleActionFail("url: %r must be an http:// or https:// URL with a host name, such as "
-                                "https://sso.example.com/" % url)
+        raise InvalidInput("url: %r must be an http:// or https:// URL with a host name, such as "
+                           "https://sso.example.com/" % url)
     port = port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
     connect_host, connect_port = parts.hostname, port
     if connect_to:
         host, sep, rest = connect_to.rpartition(":") if connect_to.count(":") == 1 else (connect_to, "", "")
         if sep and not rest.isdigit():
-            raise AnsibleActionFail("connect_to: %r must be host or host:port" % connect_to)
+            raise InvalidInput("connect_to: %r must be host or host:port" % connect_to)
         connect_host, connect_port = host or connect_to, int(rest) if sep else port
     return client.Target(url, scheme, parts.hostname, port, path, connect_host, connect_port)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(WinauthAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    VALIDATION = VALIDATION
 
-    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, **VALIDATION)
+    def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
         if not 1 <= args["count"] <= 100:
-            raise AnsibleActionFail("count: %d is out of range; give 1 to 100 attempts" % args["count"])
+            raise InvalidInput("count: %d is out of range; give 1 to 100 attempts" % args["count"])
         if not 1 <= args["timeout"] <= 600:
-            raise AnsibleActionFail("timeout: %d is out of range; give 1 to 600 seconds" % args["timeout"])
+            raise InvalidInput("timeout: %d is out of range; give 1 to 600 seconds" % args["timeout"])
         if not client.HAS_GSSAPI and "kerberos" in args["mechanisms"]:
-            raise AnsibleActionFail("negotiate_probe needs the Python package gssapi on the controller for Kerberos "
-                                    "(pip install gssapi; it builds against the Kerberos headers, libkrb5-dev)")
-        credentials = client.Credentials(username=args["username"], password=args["password"],
-                                         principal=args["principal"], keytab=args["keytab"], ccache=args["ccache"])
+            raise InvalidInput("negotiate_probe needs the Python package gssapi on the controller for Kerberos "
+                               "(pip install gssapi; it builds against the Kerberos headers, libkrb5-dev)")
+        credential = client.probe_credential(username=args["username"], password=args["password"],
+                                             principal=args["principal"], keytab=args["keytab"], ccache=args["ccache"])
         options = client.ProbeOptions(
-            target=_target(args["url"], args["connect_to"]), credentials=credentials, method=args["method"],
+            target=_target(args["url"], args["connect_to"]), credential=credential, method=args["method"],
             service=args["service"], spn=args["spn"], include_port=args["include_port"],
             mechanisms=tuple(args["mechanisms"]), validate_certs=args["validate_certs"], ca_path=args["ca_path"],
             timeout=float(args["timeout"]), backend_header=args["backend_header"],
             channel_binding=args["channel_binding"])
-        try:
-            attempts = client.probe(options, args["count"])
-        except client.ProbeError as exc:
-            raise AnsibleActionFail(str(exc)) from None
+        attempts = client.probe(options, args["count"])
         report = probe_report(attempts, args["url"], args["expect"], args["expect_status"], args["expect_backends"])
         result.update(report)
         result["changed"] = False
         if not report["ok"] and args["fail_on_mismatch"]:
             result["failed"] = True
-        return result

@@ -5,43 +5,34 @@
 
 from __future__ import annotations
 
-import copy
 import typing as t
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.webfarm.winauth.plugins.plugin_utils import _bytecode
-
-_bytecode.preload("module_utils._gpo_principals", "module_utils._gpo_inf", "module_utils._policy_refresh",
-                  "module_utils._remote_contract", "module_utils._iis_schema", "module_utils._iis_config",
-                  "plugin_utils._remote_runner")
-
-from ansible_collections.webfarm.winauth.plugins.module_utils._policy_refresh import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import (
+    WinauthAction,
+    action_failure,
+    inventory_host,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import (
     POLICY_REFRESH_SPEC,
-    PolicyCheckError,
     check_options,
     missing_holders,
     missing_message,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._remote_contract import RemoteError, RemoteProtocolError
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._remote_runner import RemoteRunner, action_error
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(WinauthAction):
+    ARGUMENT_SPEC = POLICY_REFRESH_SPEC
 
-    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=copy.deepcopy(POLICY_REFRESH_SPEC))
-        node = str((task_vars or {}).get("inventory_hostname") or self._play_context.remote_addr)
+    def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+        node = inventory_host(self, task_vars)
         try:
             rights, required = check_options(args)
-        except PolicyCheckError as exc:
-            raise AnsibleActionFail(str(exc), result={"remote_calls": 0}) from None
+        except WinauthError as exc:
+            raise action_failure(exc, remote_calls=0) from None
         runner = RemoteRunner(self)
         refreshed = None
         holders: dict[str, list[dict[str, t.Any]]] = {}
@@ -54,8 +45,8 @@ class ActionModule(ActionBase):
                         result={"remote_calls": runner.calls, "gpupdate": refreshed})
             if rights:
                 holders = runner.user_rights(rights)
-        except (RemoteError, RemoteProtocolError) as exc:
-            raise AnsibleActionFail(action_error(exc), result={"remote_calls": runner.calls}) from None
+        except WinauthError as exc:
+            raise action_failure(exc, remote_calls=runner.calls) from None
         missing = {right: missing_holders(holders.get(right, []), accounts) for right, accounts in required.items()}
         missing = {right: accounts for right, accounts in missing.items() if accounts}
         result.update(
@@ -68,16 +59,13 @@ class ActionModule(ActionBase):
         if refreshed is not None:
             result["gpupdate"] = refreshed
             if refreshed.get("restart_required"):
-                result.setdefault("warnings", []).append(
-                    "%s: gpupdate reports that some policy needs a restart or log off to apply" % node)
-        messages = [missing_message(node, right, accounts, holders.get(right, [])) for right, accounts in missing.items()]
+                self.add_warnings(result, ["%s: gpupdate reports that some policy needs a restart or log off to "
+                                           "apply" % node])
+        messages = [missing_message(node, right, accounts, holders.get(right, []))
+                    for right, accounts in missing.items()]
         if messages and self._task.check_mode and args["refresh"]:
             # Nothing was refreshed: the domain's policy may still grant the right at the real run.
-            result.setdefault("warnings", []).extend(
-                "check mode, before the refresh: %s" % message for message in messages)
+            self.add_warnings(result, ["check mode, before the refresh: %s" % message for message in messages])
         elif messages:
             result.update(failed=True, msg="; ".join(messages))
-        warnings = runner.warnings
-        if warnings:
-            result["warnings"] = result.get("warnings", []) + warnings
-        return result
+        self.add_warnings(result, runner.warnings)

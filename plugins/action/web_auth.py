@@ -5,15 +5,11 @@
 
 from __future__ import annotations
 
-import copy
 import typing as t
 
-from ansible_collections.webfarm.winauth.plugins.plugin_utils import _bytecode
-
-_bytecode.preload(*_bytecode.IIS_BASE, "module_utils._iis_web_auth")
-
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, SectionState, Target
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import (
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
     check_web_auth,
@@ -22,15 +18,14 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth impo
     web_auth_location,
     web_auth_targets,
 )
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis_action import IISAction
 
 
 class ActionModule(IISAction):
     ARGUMENT_SPEC = {
         "site": {"type": "str", "required": True},
         "application": {"type": "str"},
-        "windows": copy.deepcopy(WINDOWS_AUTH_SPEC),
-        "anonymous": copy.deepcopy(ANONYMOUS_AUTH_SPEC),
+        "windows": WINDOWS_AUTH_SPEC,
+        "anonymous": ANONYMOUS_AUTH_SPEC,
         "behind_proxy": {"type": "bool", "default": False},
     }
     VALIDATION = {"required_one_of": [["windows", "anonymous"]]}

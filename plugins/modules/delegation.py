@@ -194,24 +194,15 @@ rbcd_principals:
       sample: CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_objects import parse_identity  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._delegation import (  # noqa: E402
-    DelegationError,
-    DelegationRequest,
-    delegation_warnings,
-    plan_delegation,
-    render_view,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.delegation import (  # noqa: E402
+    DelegationTask,
+    ensure_delegation,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._delegation_directory import (  # noqa: E402
-    apply_delegation_plan,
-    names_for_sids,
-    read_account,
-    resolve_principals,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
+    WinauthError,
+    fail_module,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn import SpnError, parse_spn, unique_spns  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn_directory import forest_holders  # noqa: E402
 
 
 def main() -> None:
@@ -226,63 +217,14 @@ def main() -> None:
             "state": {"type": "str", "default": "present", "choices": ["present", "absent", "exact"]},
         },
     )
-    p = module.params
-    # Every input error surfaces here, before any network traffic.
-    if p["unconstrained"] and not p["allow_unconstrained"]:
-        module.fail_json(msg="unconstrained=true is refused without allow_unconstrained=true: every ticket sent to %s "
-                             "would carry the user's TGT, usable against any service of the forest. Use "
-                             "allowed_to_delegate_to (constrained) or rbcd_principals on the target instead, or "
-                             "set allow_unconstrained=true if you really mean it" % p["account"])
+    task = DelegationTask(**{name: module.params[name] for name in (
+        "account", "allowed_to_delegate_to", "protocol_transition", "unconstrained", "allow_unconstrained",
+        "rbcd_principals", "state")})
     try:
-        a2d = None if p["allowed_to_delegate_to"] is None else unique_spns(
-            parse_spn(value, "allowed_to_delegate_to") for value in p["allowed_to_delegate_to"])
-        for name in p["rbcd_principals"] or []:
-            parse_identity(name)
-    except SpnError as exc:
-        module.fail_json(msg=str(exc))
-    except ADError as exc:
-        module.fail_json(msg="rbcd_principals: %s" % exc)
-    request = DelegationRequest(state=p["state"], allowed_to_delegate_to=a2d,
-                                protocol_transition=p["protocol_transition"], unconstrained=p["unconstrained"])
-    if not (request.manages_anything or p["rbcd_principals"] is not None):
-        module.fail_json(msg="nothing to manage: give allowed_to_delegate_to, protocol_transition, unconstrained or "
-                             "rbcd_principals")
-
-    conn = module.connect()
-    try:
-        with conn:
-            account, current = read_account(conn, p["account"])
-            if p["rbcd_principals"] is not None:
-                request.rbcd_sids = resolve_principals(conn, p["rbcd_principals"])
-            plan = plan_delegation(current, request)
-            unheld = []
-            if a2d and p["state"] != "absent":
-                held = {v.lower() for holder in forest_holders(conn, a2d) for v in holder.spns}
-                unheld = [spn.value for spn in a2d if spn.key not in held]
-            names = names_for_sids(conn, plan.before.rbcd_sids + plan.after.rbcd_sids)
-            if plan.changed and not module.check_mode:
-                apply_delegation_plan(conn, plan)
-    except (ADError, DelegationError) as exc:
-        module.fail_json(msg=str(exc))
-
-    for warning in delegation_warnings(plan, request, account.label, unheld):
-        module.warn(warning)
-    after = plan.after
-    result = {
-        "changed": plan.changed,
-        "dn": account.dn,
-        "sam_account_name": account.sam_account_name,
-        "allowed_to_delegate_to": after.allowed_to_delegate_to,
-        "protocol_transition": after.protocol_transition,
-        "unconstrained": after.unconstrained,
-        "user_account_control": after.user_account_control,
-        "rbcd_principals": [names[sid.upper()] for sid in after.rbcd_sids],
-    }
-    if module._diff:
-        labels = {sid: ("%s (%s)" % (info["name"], sid) if info["name"] else sid) for sid, info in names.items()}
-        result["diff"] = {"before": render_view(account.dn, plan.before, labels),
-                          "after": render_view(account.dn, after, labels)}
-    module.exit_json(**result)
+        request = task.request()  # every input error, before any network traffic
+    except WinauthError as exc:
+        fail_module(module, exc)
+    module.run(lambda conn: ensure_delegation(conn, task, request, module.check_mode))
 
 
 if __name__ == "__main__":

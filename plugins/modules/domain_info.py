@@ -209,13 +209,8 @@ write_access:
       sample: {"servicePrincipalName": true, "gPLink": null}
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_domain import (  # noqa: E402
-    check_write_access,
-    describe_domain,
-    probe_global_catalog,
-)
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.domain import domain_facts  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402
 
 
 def main() -> None:
@@ -226,16 +221,7 @@ def main() -> None:
                                  "default": ["servicePrincipalName", "gPLink"]},
         },
     )
-    conn = module.connect()
-    try:
-        with conn:
-            result = describe_domain(conn)
-            result["global_catalog"] = probe_global_catalog(conn)
-            result["write_access"] = [check_write_access(conn, name, module.params["check_attributes"])
-                                      for name in module.params["check_write"]]
-    except ADError as exc:
-        module.fail_ad(exc)
-    module.exit_json(changed=False, **result)
+    module.run(lambda conn: domain_facts(conn, module.params["check_write"], module.params["check_attributes"]))
 
 
 if __name__ == "__main__":

@@ -159,16 +159,12 @@ unlinked:
   elements: str
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_core import GpoContext, ensure_gpo  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gplink import GPLinkError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_sd import SecurityDescriptorError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import SysvolError, require_smb  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import ensure_gpo  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
 
 
 def main() -> None:
-    module = ADModule(
+    module = GpoModule(
         argument_spec={
             "name": {"type": "str"},
             "guid": {"type": "str"},
@@ -176,22 +172,9 @@ def main() -> None:
         },
         required_one_of=[("name", "guid")],
     )
-    if require_smb():
-        module.fail_json(msg="the Python library smbprotocol is required to reach SYSVOL; install the collection's "
-                             "requirements.txt on the host that runs this task")
-    conn = module.connect()
-    try:
-        with conn, GpoContext(conn) as ctx:
-            outcome = ensure_gpo(ctx, module.params["name"], module.params["guid"], module.params["state"],
-                                 module.check_mode)
-    except (ADError, SysvolError, GPLinkError, SecurityDescriptorError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in outcome.warnings:
-        module.warn(warning)
-    result = dict(outcome.result, changed=outcome.changed)
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = outcome.diff
-    module.exit_json(**result)
+    module.require_smb()
+    params = module.params
+    module.run_gpo(lambda ctx: ensure_gpo(ctx, params["name"], params["guid"], params["state"], module.check_mode))
 
 
 if __name__ == "__main__":

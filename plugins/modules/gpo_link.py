@@ -211,14 +211,12 @@ scope:
       elements: str
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_core import GpoContext, ensure_link  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gplink import GPLinkError  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.linking import ensure_link  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
 
 
 def main() -> None:
-    module = ADModule(
+    module = GpoModule(
         argument_spec={
             "gpo": {"type": "str", "required": True},
             "target": {"type": "str"},
@@ -231,24 +229,12 @@ def main() -> None:
         },
         required_if=[("state", "absent", ("target",))],
     )
-    params = module.params
-    if params["order"] is not None and params["order"] < 1:
+    p = module.params
+    if p["order"] is not None and p["order"] < 1:
         module.fail_json(msg="order=%d: link order starts at 1 (the highest precedence); use 1 for first, or omit it"
-                             % params["order"])
-    conn = module.connect()
-    try:
-        with conn, GpoContext(conn) as ctx:
-            outcome = ensure_link(ctx, params["gpo"], params["target"], params["state"], params["enabled"],
-                                  params["enforced"], params["order"], params["expect_computers"], params["strict"],
-                                  module.check_mode)
-    except (ADError, GPLinkError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in outcome.warnings:
-        module.warn(warning)
-    result = dict(outcome.result, changed=outcome.changed)
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = outcome.diff
-    module.exit_json(**result)
+                             % p["order"])
+    module.run_gpo(lambda ctx: ensure_link(ctx, p["gpo"], p["target"], p["state"], p["enabled"], p["enforced"],
+                                           p["order"], p["expect_computers"], p["strict"], module.check_mode))
 
 
 if __name__ == "__main__":

@@ -200,19 +200,17 @@ completed_interrupted_change:
   type: bool
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_core import (  # noqa: E402
-    GpoContext,
-    ensure_user_rights,
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import canonical_right  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights import ensure_user_rights  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
+    WinauthError,
+    fail_module,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gpt import GptError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_inf import InfError, canonical_right  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import SysvolError, require_smb  # noqa: E402
 
 
 def main() -> None:
-    module = ADModule(
+    module = GpoModule(
         argument_spec={
             "gpo": {"type": "str", "required": True},
             "right": {"type": "str", "default": "SeBatchLogonRight"},
@@ -221,28 +219,14 @@ def main() -> None:
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         },
     )
-    params = module.params
+    p = module.params
     try:
-        canonical_right(params["right"])
-    except InfError as exc:
-        module.fail_json(msg=str(exc))
-    if require_smb():
-        module.fail_json(msg="the Python library smbprotocol is required to reach SYSVOL; install the collection's "
-                             "requirements.txt on the host that runs this task")
-    conn = module.connect()
-    try:
-        with conn, GpoContext(conn) as ctx:
-            outcome = ensure_user_rights(ctx, params["gpo"], params["right"], params["accounts"], params["mode"],
-                                         params["state"], module.check_mode,
-                                         module._diff)  # pylint: disable=protected-access
-    except (ADError, SysvolError, InfError, GptError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in outcome.warnings:
-        module.warn(warning)
-    result = dict(outcome.result, changed=outcome.changed)
-    if outcome.diff is not None:
-        result["diff"] = outcome.diff
-    module.exit_json(**result)
+        canonical_right(p["right"])
+    except WinauthError as exc:
+        fail_module(module, exc)
+    module.require_smb()
+    module.run_gpo(lambda ctx: ensure_user_rights(ctx, p["gpo"], p["right"], p["accounts"], p["mode"], p["state"],
+                                                  module.check_mode, module._diff))  # pylint: disable=W0212
 
 
 if __name__ == "__main__":

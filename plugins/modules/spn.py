@@ -216,25 +216,12 @@ moved_from:
       sample: [HTTP/sso.camtest.local]
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn import (  # noqa: E402
-    SpnError,
-    build_desired,
-    host_owners,
-    plan_spns,
-    purge_classes_for,
-    spn_warnings,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn import SpnRequest, ensure_spn  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
+    WinauthError,
+    fail_module,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn_directory import (  # noqa: E402
-    apply_spn_plan,
-    check_moves_in_domain,
-    find_account,
-    forest_holders,
-)
-
-# Stands in for the bound domain while the input is checked before connecting.
-_CHECK_DOMAIN = "domain.invalid"
 
 
 def main() -> None:
@@ -250,50 +237,13 @@ def main() -> None:
             "on_conflict": {"type": "str", "default": "fail", "choices": ["fail", "move"]},
         },
     )
-    p = module.params
-    if p["purge"] and p["state"] == "absent":
-        module.fail_json(msg="purge=true only applies to state=present (it makes the account's SPNs of the named "
-                             "service classes exactly the list); drop purge, or use state=present")
-    try:  # every input error surfaces here, before any network traffic
-        build_desired(p["spns"], p["hosts"], p["service_class"], p["dns_domain"] or _CHECK_DOMAIN)
-    except SpnError as exc:
-        module.fail_json(msg=str(exc))
-
-    conn = module.connect()
-    warnings: list[str] = []
+    request = SpnRequest(**{name: module.params[name] for name in (
+        "account", "spns", "hosts", "service_class", "dns_domain", "state", "purge", "on_conflict")})
     try:
-        with conn:
-            desired = build_desired(p["spns"], p["hosts"], p["service_class"],
-                                    p["dns_domain"] or conn.info.dns_domain)
-            account = find_account(conn, p["account"])
-            forest = []
-            if p["state"] == "present" and desired:
-                trap_hosts = [spn.host for spn in desired if spn.class_key == "http"]
-                forest = forest_holders(conn, desired, trap_hosts)
-                warnings = spn_warnings(account, desired, host_owners(forest, trap_hosts))
-            plan = plan_spns(account, desired, p["state"], purge=p["purge"],
-                             purge_classes=purge_classes_for(desired, p["service_class"], p["hosts"]),
-                             holders=forest, on_conflict=p["on_conflict"])
-            check_moves_in_domain(conn, plan)
-            if plan.changed and not module.check_mode:
-                apply_spn_plan(conn, plan)
-    except (ADError, SpnError) as exc:
-        module.fail_json(msg=str(exc))
-
-    for warning in warnings:
-        module.warn(warning)
-    result = {
-        "changed": plan.changed,
-        "dn": account.dn,
-        "sam_account_name": account.sam_account_name,
-        "spns": plan.after,
-        "added": plan.to_add,
-        "removed": plan.to_remove,
-        "moved_from": plan.moved_from,
-    }
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+        request.check()
+    except WinauthError as exc:
+        fail_module(module, exc)
+    module.run(lambda conn: ensure_spn(conn, request, module.check_mode))
 
 
 if __name__ == "__main__":

@@ -156,18 +156,14 @@ duplicates:
            sam_account_name: SERVER2$, kind: computer}
 """
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_module import ADModule  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn import (  # noqa: E402
-    SpnError,
-    find_duplicates,
-    match_queries,
-    validate_pattern,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn import (  # noqa: E402
+    check_lookup,
+    look_up_spns,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn_directory import (  # noqa: E402
-    all_spn_holders,
-    find_account,
-    query_patterns,
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
+    WinauthError,
+    fail_module,
 )
 
 
@@ -180,32 +176,11 @@ def main() -> None:
         },
     )
     p = module.params
-    if not (p["spns"] or p["accounts"] or p["duplicates"]):
-        module.fail_json(msg="nothing to look up: give spns (patterns, like setspn -Q), accounts (like setspn -L) "
-                             "or duplicates=true (like setspn -X)")
     try:
-        patterns = [validate_pattern(pattern) for pattern in p["spns"]]
-    except SpnError as exc:
-        module.fail_json(msg=str(exc))
-
-    conn = module.connect()
-    result = {"changed": False, "queries": [], "accounts": [], "duplicates": []}
-    try:
-        with conn:
-            if p["duplicates"]:
-                everyone = all_spn_holders(conn)  # one search answers both questions
-                result["duplicates"] = find_duplicates(everyone)
-                result["queries"] = match_queries(patterns, everyone)
-            elif patterns:
-                result["queries"] = match_queries(patterns, query_patterns(conn, patterns))
-            for name in p["accounts"]:
-                account = find_account(conn, name, parameter="accounts")
-                result["accounts"].append({"name": name, "dn": account.dn,
-                                           "sam_account_name": account.sam_account_name,
-                                           "kind": account.kind, "spns": account.spns})
-    except ADError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        patterns = check_lookup(p["spns"], p["accounts"], p["duplicates"])
+    except WinauthError as exc:
+        fail_module(module, exc)
+    module.run(lambda conn: look_up_spns(conn, patterns, p["accounts"], p["duplicates"]))
 
 
 if __name__ == "__main__":

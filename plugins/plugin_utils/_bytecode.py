@@ -6,36 +6,36 @@
 """Compile the collection's controller-side Python once per controller, not once per task and host.
 
 Ansible runs each task for each host in a fresh worker process, which imports the action plugin
-and its module_utils through Ansible's collection loader. That loader compiles the source every
-time (it keeps no bytecode), and for the IIS plugins compiling the planners and the schema table
-costs more controller CPU than the task's one WinRM command: with many hosts and few cores it
-dominated the task's wall time.
+and everything it imports through Ansible's collection loader. That loader compiles the source
+every time (it keeps no bytecode): for the IIS plugins, compiling the planners and the schema
+table costs a good part of a task's controller time per host (docs/benchmark.md has the numbers).
 
-``preload(*modules)`` imports the named modules (in the order given, dependencies first) exactly as
-the collection loader would -- same module spec, loader, ``__file__`` and namespace -- but executes
-code objects cached in a private per-user directory, keyed by the SHA-256 of the source, the module
-name and the Python version, so a changed file or another Python never reuses stale code. The cache
-directory is ``$XDG_CACHE_HOME/webfarm.winauth/bytecode`` (default ``~/.cache/...``), created
-0700; when it is not owned by the current user, is group- or world-writable, or cannot be written,
-nothing is cached and the normal import happens. Set ``WEBFARM_WINAUTH_BYTECODE_CACHE=0`` to turn
-it off. Any failure falls back to the normal import, which then reports real errors as usual.
+:func:`install` hooks into the finder Ansible's collection loader put in the import system: the
+spec, loader, ``__file__`` and namespace of each module stay exactly those of a normal import, and
+the loaders of this collection's modules get code objects cached in a private per-user directory,
+keyed by the SHA-256 of the source, the module name, its file and the Python version, so a changed
+file or another Python never reuses stale code. Which modules are cached follows from the real
+imports, in the order Python makes them: nothing is listed by hand. Loaders that keep bytecode
+themselves (a plain source file on ``sys.path``) are left alone.
+
+The cache directory is ``$XDG_CACHE_HOME/webfarm.winauth/bytecode`` (default ``~/.cache/...``),
+created 0700; when it is not owned by the current user, is group- or world-writable, or cannot be
+written, nothing is cached and the normal import happens. ``WEBFARM_WINAUTH_BYTECODE_CACHE=0``
+turns it off. Any failure falls back to the normal compile, which then reports real errors.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
+import importlib.machinery
 import marshal
 import os
 import sys
 import tempfile
 import types
+import typing as t
 
-COLLECTION = "ansible_collections.webfarm.winauth.plugins"
-# What every IIS action plugin imports, dependencies first.
-IIS_BASE = ("module_utils._remote_contract", "module_utils._iis_schema", "module_utils._iis_config",
-            "plugin_utils._remote_runner", "plugin_utils._iis_action")
+COLLECTION = "ansible_collections.webfarm.winauth."
 
 
 def cache_dir() -> str | None:
@@ -77,36 +77,54 @@ def _code(name: str, origin: str, source: str | bytes, directory: str) -> types.
     return code
 
 
-def _load(name: str, directory: str) -> None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or not spec.origin or not hasattr(spec.loader, "get_source"):
-        return
-    source = spec.loader.get_source(name)
-    if source is None:
-        return
-    code = _code(name, spec.origin, source, directory)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        exec(code, module.__dict__)  # pylint: disable=exec-used  # what the collection loader's exec_module does
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    parent, _sep, leaf = name.rpartition(".")
-    setattr(sys.modules[parent], leaf, module)
+def _lend_code(loader: t.Any, origin: str | None, directory: str) -> None:
+    """Make ``loader`` take its code from the cache (its own compile stays the fallback)."""
+    compile_normally = loader.get_code
+
+    def get_code(name: str) -> types.CodeType | None:
+        try:
+            source = loader.get_source(name)
+            filename = loader.get_filename(name) if hasattr(loader, "get_filename") else origin
+        except Exception:  # pylint: disable=broad-except  # the normal compile reports real errors
+            return compile_normally(name)
+        if source is None or not filename:
+            return compile_normally(name)
+        return _code(name, filename, source, directory)
+
+    loader.get_code = get_code
 
 
-def preload(*modules: str) -> None:
-    """Import ``module_utils._x`` / ``plugin_utils._y`` names (relative to the collection's plugins) with cached code."""
+_WRAPPED: set[int] = set()
+
+
+def install() -> None:
+    """Cache the code of every collection module Ansible's collection loader imports from now on.
+
+    The finder Ansible installed (``AnsibleCollectionConfig.collection_finder``) keeps its place in
+    ``sys.meta_path``; its ``find_spec`` is wrapped once per process so that the loaders it returns
+    for this collection's modules take cached code. A no-op when the cache is off or unusable, or
+    when no collection finder is installed (outside a controller process).
+    """
     directory = cache_dir()
     if directory is None:
         return
-    for relative in modules:
-        name = "%s.%s" % (COLLECTION, relative)
-        if name in sys.modules:
-            continue
-        try:
-            importlib.import_module(name.rpartition(".")[0])
-            _load(name, directory)
-        except Exception:  # pylint: disable=broad-except  # the normal import that follows reports real errors
-            sys.modules.pop(name, None)
+    try:
+        from ansible.utils.collection_loader import AnsibleCollectionConfig  # pylint: disable=import-outside-toplevel
+
+        finder = AnsibleCollectionConfig.collection_finder
+    except Exception:  # pylint: disable=broad-except  # no Ansible, or no finder configured
+        return
+    if finder is None or id(finder) in _WRAPPED:
+        return
+    find_spec = finder.find_spec
+
+    def caching_find_spec(fullname: str, path: t.Any = None, target: t.Any = None) -> t.Any:
+        spec = find_spec(fullname, path, target)
+        loader = getattr(spec, "loader", None)
+        if fullname.startswith(COLLECTION) and loader is not None and hasattr(loader, "get_source") and \
+                not isinstance(loader, importlib.machinery.SourceFileLoader):
+            _lend_code(loader, getattr(spec, "origin", None), directory)
+        return spec
+
+    finder.find_spec = caching_find_spec
+    _WRAPPED.add(id(finder))

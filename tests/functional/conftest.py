@@ -6,10 +6,11 @@ import os
 import shlex
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+
+from harness import directory
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = [sys.executable, "-m", "winauth_lab"]
@@ -43,20 +44,13 @@ def lab() -> dict[str, str]:
 @pytest.fixture()
 def token() -> str:
     """A short unique token for naming test objects on the shared lab."""
-    return uuid.uuid4().hex[:8]
+    return directory.new_token()
 
 
 @pytest.fixture()
 def admin_connection(lab) -> dict[str, object]:
     """Directory connection options for the lab's Administrator (simple bind over LDAPS, CA validated)."""
-    return {
-        "server": lab["LAB_DC_HOSTNAME"],
-        "auth": "simple",
-        "tls": "ldaps",
-        "username": "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
-        "password": lab["LAB_ADMIN_PASSWORD"],
-        "ca_cert": lab["LAB_CA_CERT"],
-    }
+    return directory.admin_connection(lab)
 
 
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument

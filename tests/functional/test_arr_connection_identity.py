@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from _verification import Node, ad_connection, audit, ids, playbook
+from harness.directory import admin_connection
+from harness.nodes import Node
+from harness.verification import audit, ids, lab_playbook
 
 CONTENT = ("CONTENT1", "CONTENT2")
 ARR1 = "127.0.0.31"
@@ -53,10 +55,10 @@ def farm(request, lab, tmp_path_factory):
         assert "shares its back-end connections" not in run.stdout + run.stderr, run.stderr[-5000:]
         yield context
     finally:
-        cleanup = playbook(context["tmp"], "cleanup", [
+        cleanup = lab_playbook(context["tmp"], "cleanup", [
             {"hosts": "localhost", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+             "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
              "tasks": [{"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
             {"hosts": "arr_frontends", "gather_facts": False,
              "tasks": [{"webfarm.winauth.arr_farm": {"name": context["farm_name"], "state": "absent"}}]},
@@ -75,9 +77,9 @@ def converge(context: dict) -> subprocess.CompletedProcess:
                  "arr_farm_frontend_site": context["front"], "arr_farm_frontend_app_pool": context["front"],
                  "arr_farm_content_site": context["content"], "arr_farm_content_app_pool": context["content"],
                  "arr_farm_summary": False}
-    return playbook(context["tmp"], "converge", [{
+    return lab_playbook(context["tmp"], "converge", [{
         "hosts": "arr_frontends:content_nodes", "gather_facts": False,
-        "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
         "vars": {"content_names": context["names"],
                  "arr_farm_content_name": "{{ content_names[inventory_hostname] | default(ansible_host) }}"},
         "roles": [{"role": "webfarm.winauth.arr_farm"}]}], extra_vars=role_vars)
@@ -126,7 +128,7 @@ def test_after_alice_signs_in_no_other_client_is_served_as_alice(farm) -> None:
 
 
 def test_a_farm_planted_with_the_unsafe_setting_is_found_and_the_role_repairs_it(farm) -> None:
-    unsafe = playbook(farm["tmp"], "unsafe", [{"hosts": "content_nodes", "gather_facts": False, "tasks": [
+    unsafe = lab_playbook(farm["tmp"], "unsafe", [{"hosts": "content_nodes", "gather_facts": False, "tasks": [
         {"webfarm.winauth.web_auth": {"site": farm["content"], "behind_proxy": True,
                                       "windows": {"auth_persist_single_request": False}}}]}])
     assert unsafe.returncode == 0, unsafe.stdout[-3000:]

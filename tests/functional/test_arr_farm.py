@@ -11,25 +11,17 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from _ansible import VENV_BIN, ansible_env
+from harness.ansible import run_on_hosts
+from harness.nodes import NodeLog, node_file
 
 ACTION_PLUGINS = Path(__file__).resolve().parent / "_iis_action_plugins" / "action"
 WA = "system.webServer/security/authentication/windowsAuthentication"
 C1, C2 = "content1.camtest.local", "content2.camtest.local"
 SITE = "Default Web Site"
-
-
-def node_file(env_name: str, node: str) -> Path:
-    for path in os.environ[env_name].split():
-        if "/%s/" % node.lower() in path:
-            return Path(path)
-    raise AssertionError("%s has no entry for %s" % (env_name, node))
 
 
 @pytest.fixture()
@@ -54,7 +46,7 @@ class Run:
         self.labels: list[str] = []
         self.results: dict[str, dict] = {}
         self.output = ""
-        self.log = node_file("LAB_NODE_LOGS", "ARR1")
+        self.log = NodeLog(node_file("LAB_NODE_LOGS", "ARR1"))
         self.records: list[dict] = []
 
     def task(self, label: str, args: dict, **options) -> None:
@@ -74,22 +66,13 @@ class Run:
         return (self.tmp / (label + ".config")).read_text(encoding="utf-8")
 
     def run(self, *options: str) -> "Run":
-        start = self.log.stat().st_size if self.log.exists() else 0
-        results = "{%s}" % ", ".join("'%s': %s" % (label, label) for label in self.labels)
-        tasks = self.tasks + [{"ansible.builtin.copy": {"dest": str(self.tmp / "results.json"), "mode": "0600",
-                                                        "content": "{{ %s | to_json }}" % results},
-                               "delegate_to": "localhost"}]
-        playbook = self.tmp / "play.yml"
-        playbook.write_text(yaml.safe_dump([{"hosts": "ARR1", "gather_facts": False, "tasks": tasks}]))
-        out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", os.environ["LAB_INVENTORY"], str(playbook),
-                              *options], capture_output=True, text=True, timeout=300, check=False,
-                             env=ansible_env({"ANSIBLE_ACTION_PLUGINS": str(ACTION_PLUGINS)}))
+        self.log.mark()
+        out, results = run_on_hosts(self.tmp, "ARR1", self.tasks, *options, action_plugins=ACTION_PLUGINS,
+                                    ignore_errors=False)
         self.output = out.stdout[-4000:] + out.stderr[-4000:]
         assert out.returncode == 0, self.output
-        self.results = json.loads((self.tmp / "results.json").read_text())
-        with open(self.log, encoding="utf-8") as handle:
-            handle.seek(start)
-            self.records = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+        self.results = {label: results["ARR1"][label] for label in self.labels}
+        self.records = self.log.records()
         return self
 
     def applies_naming(self, name: str) -> list[dict]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from _spn_helpers import (
+from harness.ansible import run_tasks, task
+from harness.directory import (
     Kerberos,
     connection_env,
     create_computer,
@@ -23,11 +24,10 @@ from _spn_helpers import (
     dn_of,
     ldb_values,
     new_token,
-    run_tasks,
+    raw_value,
     samba_tool,
     sid_of,
     snapshot,
-    task,
 )
 
 DELEGATION = "webfarm.winauth.delegation"
@@ -111,30 +111,16 @@ def test_constrained_delegation_with_and_without_protocol_transition(env, pair, 
     assert refused != 0 and "constrained delegation failed" in text, text
 
 
-def _ldap_value(lab, dn: str, attribute: str) -> bytes:
-    """The raw value, read with a plain ldap3 connection (not the collection's code)."""
-    import ssl  # pylint: disable=import-outside-toplevel
-
-    import ldap3  # pylint: disable=import-outside-toplevel
-
-    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=lab["LAB_CA_CERT"])
-    server = ldap3.Server(lab["LAB_DC_HOSTNAME"], port=636, use_ssl=True, tls=tls)
-    with ldap3.Connection(server, "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
-                          lab["LAB_ADMIN_PASSWORD"], auto_bind=True) as conn:
-        conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=[attribute])
-        return bytes(conn.response[0]["raw_attributes"][attribute][0])
-
-
 def test_resource_based_delegation_read_planned_and_refused_by_samba(env, pair, lab):
     """RBCD as samba-tool writes it: read, compared, planned exactly; the write itself Samba refuses over LDAP."""
-    from ansible_collections.webfarm.winauth.plugins.module_utils._security_descriptor import (  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.delegation_rules import (  # noqa: E402
         rbcd_descriptor,
     )
 
-    samba_tool("delegation", "add-principal", pair.back + "$", pair.front)
+    samba_tool("delegation", "add-principal", pair.back + "$", pair.front, database=True)
     back_dn, front_dn, server1_dn = dn_of(pair.back + "$"), dn_of(pair.front), dn_of("SERVER1$")
     front_sid = sid_of(pair.front)
-    assert _ldap_value(lab, back_dn, "msDS-AllowedToActOnBehalfOfOtherIdentity") == \
+    assert raw_value(back_dn, "msDS-AllowedToActOnBehalfOfOtherIdentity") == \
         rbcd_descriptor([front_sid]).encode()  # byte for byte what Samba's own tool writes
 
     before = snapshot(pair.back + "$")
@@ -159,7 +145,7 @@ def test_resource_based_delegation_read_planned_and_refused_by_samba(env, pair, 
     assert "Nothing was written" in refused.msg and "samba-tool delegation" in refused.msg
     assert snapshot(pair.back + "$") == before
     assert "msDS-AllowedToActOnBehalfOfOtherIdentity: %s" % front_dn in \
-        samba_tool("delegation", "show", pair.back + "$").stdout
+        samba_tool("delegation", "show", pair.back + "$", database=True).stdout
 
 
 def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _ansible import run_module
+from harness.ansible import run_module
 
 MODULE = "webfarm.winauth.domain_info"
 

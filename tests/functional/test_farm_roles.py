@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _ansible import REPO, run_playbook
+from harness.ansible import REPO, run_playbook, write_playbook
+from harness.directory import admin_connection, samba_tool, spns_of
 
 HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
 SETTINGS = REPO / "extensions" / "molecule" / "shared" / "files" / "iis_settings.py"
@@ -27,16 +28,6 @@ SETTINGS = REPO / "extensions" / "molecule" / "shared" / "files" / "iis_settings
 
 def lab_dir() -> Path:
     return Path(os.environ["LAB_DIR"])
-
-
-def samba(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["samba-tool", *args, "-H", os.environ["LAB_SAM_LDB"]], capture_output=True, text=True,
-                          check=check)
-
-
-def spns_of(account: str) -> list[str]:
-    out = samba("spn", "list", account).stdout
-    return [line.strip() for line in out.splitlines() if line[:1].isspace() and line.strip()]
 
 
 def node_site(node: str, *args: str) -> None:
@@ -62,18 +53,11 @@ def inventory(path: Path, lab: dict[str, str], content2: dict) -> Path:
     return path
 
 
-def ad_connection(lab: dict[str, str]) -> dict:
-    return {"server": lab["LAB_DC_HOSTNAME"], "auth": "simple", "tls": "ldaps",
-            "username": "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
-            "password": lab["LAB_ADMIN_PASSWORD"], "ca_cert": lab["LAB_CA_CERT"]}
-
-
 def role_play(tmp: Path, lab: dict[str, str], role: str, hosts: str, role_vars: dict, name: str = "play") -> Path:
-    path = tmp / ("%s.yml" % name)
-    path.write_text(yaml.safe_dump([{
+    path, _args = write_playbook(tmp, name, [{
         "name": "farm role", "hosts": hosts, "gather_facts": False,
-        "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
-        "roles": [{"role": "webfarm.winauth.%s" % role, "vars": role_vars}]}]))
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
+        "roles": [{"role": "webfarm.winauth.%s" % role, "vars": role_vars}]}])
     return path
 
 
@@ -89,7 +73,7 @@ def trap(lab, token, tmp_path):
     """An application pool identity, a site and pool on ARR1 and CONTENT2, all of the test's own."""
     name = "trp-%s" % token
     account = {"name": "arrtrap-%s" % token, "password": "Trap-%s-Pa55!" % token}
-    samba("user", "create", account["name"], account["password"])
+    samba_tool("user", "create", account["name"], account["password"], database=True)
     proxy_before = settings("ARR1", name, name)["proxy"].get("enabled")
     for node, host in (("ARR1", "portal-%s.%s" % (name, lab["LAB_DNS_DOMAIN"])), ("CONTENT2", "content2.camtest.local")):
         node_site(node, "add", name, str(30000 + int(token, 16) % 10000), name, host)
@@ -104,7 +88,7 @@ def trap(lab, token, tmp_path):
     try:
         yield context
     finally:
-        samba("user", "delete", account["name"], check=False)   # its SPNs go with it
+        samba_tool("user", "delete", account["name"], check=False, database=True)   # its SPNs go with it
         inv = inventory(tmp_path / "cleanup-inventory.yml", lab, {})
         cleanup = tmp_path / "cleanup.yml"
         cleanup.write_text(yaml.safe_dump([{"name": "remove the farm", "hosts": "ARR1", "gather_facts": False,

@@ -7,25 +7,19 @@ import uuid
 
 import ldap3
 
-from _gpo_helpers import (
+from harness.ansible import failed, run_tasks, task
+from harness.directory import (
+    admin_connection,
     create_ou,
     delete_tree,
     domain_dn,
-    failed,
-    getlink,
-    gpo_exists,
     gplink_of,
     ldap_connection,
     ldb_attributes,
-    listall,
-    remove_gpo,
-    run_play,
-    samba_acl_check,
+    new_token,
     samba_tool,
-    sysvol_dir,
-    task,
-    token,
 )
+from harness.gpo import getlink, gpo_exists, listall, remove_gpo, samba_acl_check, sysvol_dir
 
 
 def policies_folders() -> set[str]:
@@ -42,16 +36,16 @@ def bare_container(conn: ldap3.Connection, name: str) -> str:
 
 
 def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> None:
-    name = "winauth-test-gpo-%s" % token()
-    shared = "winauth-test-dup-%s" % token()
-    ou = "OU=gpo-test-%s,%s" % (token(), domain_dn())
+    name = "winauth-test-gpo-%s" % new_token()
+    shared = "winauth-test-dup-%s" % new_token()
+    ou = "OU=gpo-test-%s,%s" % (new_token(), domain_dn())
     guid = None
     conn = ldap_connection()
     # GPMC lets two GPOs share a display name (samba-tool does not): two containers with one name.
     first, second = bare_container(conn, shared), bare_container(conn, shared)
     try:
         folders_before = policies_folders()
-        results = run_play([
+        results = run_tasks([
             task("gpo", {"name": name}, check=True, diff=True),
             task("gpo", {"name": name}, diff=True),
             task("gpo", {"name": name}),
@@ -62,7 +56,7 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
             task("gpo", {"guid": "not-a-guid"}),
             task("gpo", {"state": "present"}),
             task("gpo", {"guid": second.lower().strip("{}"), "name": shared + "-renamed"}, diff=True),
-        ])
+        ], connection=admin_connection())
         predicted, created, again = results[:3]
         # Check mode predicted the creation and wrote nothing: the real run still created it,
         # from the same starting point, and no SYSVOL folder appeared without a container.
@@ -114,9 +108,10 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
         create_ou(conn, ou)
         samba_tool("gpo", "setlink", ou, guid)
         assert getlink(ou) == [(guid, "NONE")]
-        planned, deleted, nothing = run_play([task("gpo", {"name": name, "state": "absent"}, check=True, diff=True),
+        planned, deleted, nothing = run_tasks([task("gpo", {"name": name, "state": "absent"}, check=True, diff=True),
                                               task("gpo", {"name": name, "state": "absent"}, diff=True),
-                                              task("gpo", {"name": name, "state": "absent"})])
+                                              task("gpo", {"name": name, "state": "absent"})],
+                                             connection=admin_connection())
         assert planned["changed"] and planned["unlinked"] == [ou]
         assert "linked to: %s" % ou in planned["diff"]["before"] and planned["diff"]["after"] == "GPO absent\n"
         assert deleted["diff"] == planned["diff"]  # check mode left everything for the real run to remove

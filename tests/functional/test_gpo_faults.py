@@ -15,48 +15,46 @@ import ldap3
 import pytest
 from smbprotocol.exceptions import SMBConnectionClosed
 
-from ansible_collections.webfarm.winauth.plugins.module_utils import _gpo_core
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (
-    ADConnectionOptions,
-    ADError,
-    connect,
-    explain_ldap_result,
-)
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_core import (
-    GpoContext,
-    ensure_gpo,
-    ensure_link,
-    ensure_user_rights,
-)
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gpt import PENDING_MARKER_NAME, TEMPORARY_NAME
-from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import Sysvol, SysvolError
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.explain import ldap_failure
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo import linking
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import PENDING_MARKER_NAME, TEMPORARY_NAME
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import ensure_gpo
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.linking import ensure_link
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights import ensure_user_rights
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import Sysvol, SysvolError
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import Conflict, InsufficientRights
 
-from _gpo_helpers import (
+from harness.ansible import run_tasks, task
+from harness.directory import (
+    admin_connection,
+    create_ou,
+    delete_tree,
+    domain_dn,
+    gplink_of,
+    lab,
+    ldap_connection,
+    new_token,
+    samba_tool,
+)
+from harness.gpo import (
     EDITOR_VERSION,
     EFS_CSE,
     REGISTRY_CSE,
     account_sid,
-    connection_args,
-    create_ou,
-    delete_tree,
     directory_version,
-    domain_dn,
     gpo_edited_elsewhere,
-    gplink_of,
-    gpt_ini_version,
-    inf_path,
-    ldap_connection,
     gpo_exists,
     gpo_named,
-    password,
+    gpo_snapshot,
+    gpt_ini_version,
+    inf_path,
     remove_gpo,
-    run_play,
     samba_acl_check,
-    samba_tool,
-    snapshot,
     sysvol_dir,
-    task,
-    token,
 )
 
 REFUSED = {"result": 50, "description": "insufficientAccessRights",
@@ -65,21 +63,21 @@ REFUSED = {"result": 50, "description": "insufficientAccessRights",
 
 @contextlib.contextmanager
 def gpo_context():
-    conn = connect(ADConnectionOptions(**connection_args()))
+    conn = connect(ConnectionOptions(**admin_connection()))
     with conn, GpoContext(conn) as ctx:
         yield ctx
 
 
 def refuse(attribute: str, monkeypatch) -> None:
     """The DC refuses to write ``attribute`` (insufficient access), as it does for a user without edit rights."""
-    real = _gpo_core.swap_attribute
+    real = Directory.swap
 
     def swap(conn, dn, name, old, new):
         if name == attribute:
-            raise ADError(explain_ldap_result(REFUSED, "writing %s of %s" % (name, dn), conn.options))
+            raise ldap_failure(REFUSED, "writing %s of %s" % (name, dn), conn.options)
         return real(conn, dn, name, old, new)
 
-    monkeypatch.setattr(_gpo_core, "swap_attribute", swap)
+    monkeypatch.setattr(Directory, "swap", swap)
 
 
 def drop_smb_while_writing(suffix: str, monkeypatch, half: bool = False) -> None:
@@ -111,7 +109,7 @@ def drop_smb_on_remove(suffix: str, monkeypatch) -> None:
 
 @pytest.fixture(scope="module")
 def rights_gpo():
-    guid = gpo_edited_elsewhere("winauth-test-faults-%s" % token())
+    guid = gpo_edited_elsewhere("winauth-test-faults-%s" % new_token())
     try:
         yield guid
     finally:
@@ -160,11 +158,11 @@ def test_an_interrupted_grant_is_never_announced_early_and_the_next_run_complete
                 "gPCMachineExtensionNames": [(ldap3.MODIFY_REPLACE, [REGISTRY_CSE + EFS_CSE])]}), conn.result
 
     inject(monkeypatch)
-    with gpo_context() as ctx, pytest.raises((SysvolError, ADError)) as failure:
+    with gpo_context() as ctx, pytest.raises((SysvolError, InsufficientRights)) as failure:
         ensure_user_rights(ctx, guid, "SeBatchLogonRight", [account], "add", "present", False, False)
     monkeypatch.undo()
     message = str(failure.value)
-    assert reason in message and "\n" not in message and password() not in message
+    assert reason in message and "\n" not in message and lab("LAB_ADMIN_PASSWORD") not in message
 
     ad, ini, granted, files = state(guid, sid)
     # Nothing announces a change SYSVOL does not hold.
@@ -189,7 +187,7 @@ def test_an_interrupted_grant_is_never_announced_early_and_the_next_run_complete
 # --------------------------------------------------------------------------- gpo
 
 def test_a_gpo_whose_creation_stopped_half_way_is_completed(monkeypatch) -> None:
-    name = "winauth-test-half-%s" % token()
+    name = "winauth-test-half-%s" % new_token()
     guid = None
     try:
         real = Sysvol.set_security
@@ -204,7 +202,8 @@ def test_a_gpo_whose_creation_stopped_half_way_is_completed(monkeypatch) -> None
         [guid] = gpo_named(name)
         assert not (sysvol_dir(guid) / "GPT.INI").exists()
 
-        completed, again = run_play([task("gpo", {"name": name}), task("gpo", {"name": name})])
+        completed, again = run_tasks([task("gpo", {"name": name}), task("gpo", {"name": name})],
+                                     connection=admin_connection())
         assert completed["changed"] and not completed["created"] and completed["guid"] == guid
         assert any("with the container's ACL" in step for step in completed["repaired"])
         assert not again["changed"] and again["acl_consistent"]
@@ -216,18 +215,18 @@ def test_a_gpo_whose_creation_stopped_half_way_is_completed(monkeypatch) -> None
 
 
 def test_a_missing_child_container_is_added_by_the_next_run(monkeypatch) -> None:
-    name = "winauth-test-child-%s" % token()
+    name = "winauth-test-child-%s" % new_token()
     guid = None
     try:
-        real = _gpo_core.add_entry
+        real = Directory.add
 
         def add_entry(conn, dn, object_class, attributes=None):
             if dn.startswith("CN=Machine,"):
-                raise ADError(explain_ldap_result(REFUSED, "creating %s" % dn, conn.options))
+                raise ldap_failure(REFUSED, "creating %s" % dn, conn.options)
             return real(conn, dn, object_class, attributes)
 
-        monkeypatch.setattr(_gpo_core, "add_entry", add_entry)
-        with gpo_context() as ctx, pytest.raises(ADError, match="insufficient access rights"):
+        monkeypatch.setattr(Directory, "add", add_entry)
+        with gpo_context() as ctx, pytest.raises(InsufficientRights, match="insufficient access rights"):
             ensure_gpo(ctx, name, None, "present", False)
         monkeypatch.undo()
         with gpo_context() as ctx:
@@ -241,8 +240,8 @@ def test_a_missing_child_container_is_added_by_the_next_run(monkeypatch) -> None
 
 
 def test_a_deletion_stopped_half_way_is_finished_by_the_next_run(monkeypatch) -> None:
-    name = "winauth-test-del-%s" % token()
-    ou = "OU=gpo-del-%s,%s" % (token(), domain_dn())
+    name = "winauth-test-del-%s" % new_token()
+    ou = "OU=gpo-del-%s,%s" % (new_token(), domain_dn())
     conn = ldap_connection()
     guid = None
     try:
@@ -270,23 +269,23 @@ def test_a_deletion_stopped_half_way_is_finished_by_the_next_run(monkeypatch) ->
 # --------------------------------------------------------------------------- gpo_link
 
 def test_a_link_edited_by_someone_else_meanwhile_is_not_overwritten(monkeypatch) -> None:
-    ou = "OU=gpo-race-%s,%s" % (token(), domain_dn())
+    ou = "OU=gpo-race-%s,%s" % (new_token(), domain_dn())
     conn = ldap_connection()
     ours = theirs = None
     try:
         create_ou(conn, ou)
         with gpo_context() as ctx:
-            ours = ensure_gpo(ctx, "winauth-test-race-ours-%s" % token(), None, "present", False).result["guid"]
-            theirs = ensure_gpo(ctx, "winauth-test-race-theirs-%s" % token(), None, "present", False).result["guid"]
-        real = _gpo_core.read_link_target
+            ours = ensure_gpo(ctx, "winauth-test-race-ours-%s" % new_token(), None, "present", False).result["guid"]
+            theirs = ensure_gpo(ctx, "winauth-test-race-theirs-%s" % new_token(), None, "present", False).result["guid"]
+        real = linking.read_link_target
 
         def read_then_someone_else_links(conn_, target):
             found = real(conn_, target)
             samba_tool("gpo", "setlink", ou, theirs)  # another administrator, between our read and our write
             return found
 
-        monkeypatch.setattr(_gpo_core, "read_link_target", read_then_someone_else_links)
-        with gpo_context() as ctx, pytest.raises(ADError, match="changed by someone else"):
+        monkeypatch.setattr(linking, "read_link_target", read_then_someone_else_links)
+        with gpo_context() as ctx, pytest.raises(Conflict, match="changed by someone else"):
             ensure_link(ctx, ours, ou, "present", None, None, None, [], False, False)
         monkeypatch.undo()
         assert theirs.lower() in gplink_of(conn, ou).lower() and ours.lower() not in gplink_of(conn, ou).lower()
@@ -306,21 +305,21 @@ def test_a_link_edited_by_someone_else_meanwhile_is_not_overwritten(monkeypatch)
 def test_check_mode_writes_nothing_anywhere(rights_gpo) -> None:
     """Each module's core, with a change pending, in check mode: SYSVOL bytes and directory stay as they were."""
     guid = rights_gpo
-    ou = "OU=gpo-check-%s,%s" % (token(), domain_dn())
+    ou = "OU=gpo-check-%s,%s" % (new_token(), domain_dn())
     conn = ldap_connection()
     try:
         create_ou(conn, ou)
         samba_tool("gpo", "setlink", ou, guid)
-        before = (snapshot(guid), gplink_of(conn, ou))
+        before = (gpo_snapshot(guid), gplink_of(conn, ou))
         with gpo_context() as ctx:
             granted = ensure_user_rights(ctx, guid, "SeServiceLogonRight", ["CAMTEST\\webops"], "exact", "present",
                                          True, True)
             moved = ensure_link(ctx, guid, ou, "present", False, True, None, [], False, True)
             deleted = ensure_gpo(ctx, None, guid, "absent", True)
-            created = ensure_gpo(ctx, "winauth-test-check-%s" % token(), None, "present", True)
+            created = ensure_gpo(ctx, "winauth-test-check-%s" % new_token(), None, "present", True)
         assert granted.changed and moved.changed and deleted.changed and created.changed
         assert deleted.result["unlinked"] == [ou]
-        assert (snapshot(guid), gplink_of(conn, ou)) == before
+        assert (gpo_snapshot(guid), gplink_of(conn, ou)) == before
         assert gpo_named(created.result["name"]) == []
     finally:
         delete_tree(conn, ou)

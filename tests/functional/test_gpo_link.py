@@ -8,20 +8,19 @@ import uuid
 import ldap3
 import pytest
 
-from _gpo_helpers import (
-    create_computer,
+from harness.ansible import failed, run_tasks, task
+from harness.directory import (
+    admin_connection,
+    create_computer_in,
     create_ou,
     delete_tree,
     domain_dn,
-    failed,
-    getlink,
     gplink_of,
     ldap_connection,
-    run_play,
+    new_token,
     samba_tool,
-    task,
-    token,
 )
+from harness.gpo import getlink
 
 DISABLED, ENFORCED = "GPLINK_OPT_DISABLE", "GPLINK_OPT_ENFORCE"
 
@@ -40,7 +39,7 @@ def link_lab():
     Linking needs only the Group Policy Container (SYSVOL plays no part), so the
     GPOs here are bare containers, added over LDAP.
     """
-    tag = token()
+    tag = new_token()
     conn = ldap_connection()
     top = "OU=gpo-link-%s,%s" % (tag, domain_dn())
     lab = {"conn": conn, "top": top, "order": "OU=Order,%s" % top, "farm": "OU=Farm,%s" % top,
@@ -52,9 +51,9 @@ def link_lab():
         for key in ("order", "farm"):
             create_ou(conn, lab[key])
         create_ou(conn, lab["blocked"], block_inheritance=True)
-        create_computer(conn, lab["web_a"], lab["farm"])
-        create_computer(conn, lab["web_b"], lab["farm"])
-        create_computer(conn, lab["web_c"], lab["blocked"])
+        create_computer_in(conn, lab["web_a"], lab["farm"])
+        create_computer_in(conn, lab["web_b"], lab["farm"])
+        create_computer_in(conn, lab["web_c"], lab["blocked"])
         for key in ("a", "b", "ours"):
             guid = "{%s}" % str(uuid.uuid4()).upper()
             dn = "CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn())
@@ -82,8 +81,9 @@ def test_link_order_and_flags_leave_the_other_links_byte_for_byte(link_lab) -> N
     assert before == entry_b + entry_a  # string order: A is link order 1
 
     wanted = {"gpo": link_lab["ours_name"], "target": target, "order": 2, "enabled": False, "enforced": True}
-    predicted, linked, again = run_play([task("gpo_link", wanted, check=True, diff=True),
-                                         task("gpo_link", wanted, diff=True), task("gpo_link", wanted)])
+    predicted, linked, again = run_tasks([task("gpo_link", wanted, check=True, diff=True),
+                                         task("gpo_link", wanted, diff=True), task("gpo_link", wanted)],
+                                        connection=admin_connection())
     assert predicted["changed"] and predicted["link_order"] == 2
     assert [link["guid"] for link in predicted["links"]] == [a, ours, b]
     # Check mode wrote nothing: the real run started from the same links and made the predicted change.
@@ -102,12 +102,12 @@ def test_link_order_and_flags_leave_the_other_links_byte_for_byte(link_lab) -> N
     after = gplink_of(conn, target)
     assert after == entry_b + "[LDAP://cn=%s,cn=policies,cn=system,%s;3]" % (ours, domain_dn()) + entry_a
 
-    moved, still, unlinked, gone = run_play([
+    moved, still, unlinked, gone = run_tasks([
         task("gpo_link", {"gpo": ours, "target": target, "order": 1, "enabled": True}),
         task("gpo_link", {"gpo": ours, "target": target, "order": 1, "enabled": True}),
         task("gpo_link", {"gpo": ours, "target": target, "state": "absent"}, diff=True),
         task("gpo_link", {"gpo": ours, "target": target, "state": "absent"}),
-    ])
+    ], connection=admin_connection())
     assert moved["changed"] and moved["link_order"] == 1 and not still["changed"]
     assert [link["guid"] for link in moved["links"]] == [ours, a, b]
     assert moved["links"][0]["enforced"] and moved["links"][0]["enabled"]
@@ -134,7 +134,7 @@ def test_scope_check_inheritance_default_target_and_bad_input(link_lab) -> None:
     before = gplink_of(conn, service_accounts)
     seed = {"gpo": ours, "target": service_accounts, "expect_computers": ["SERVER1", "SERVER2"]}
     try:
-        results = run_play([
+        results = run_tasks([
             task("gpo_link", dict(seed, strict=True)),
             task("gpo_link", seed, diff=True),
             task("gpo_link", {"gpo": ours, "target": top, "expect_computers": [web_a, web_c]}),
@@ -148,7 +148,7 @@ def test_scope_check_inheritance_default_target_and_bad_input(link_lab) -> None:
             task("gpo_link", {"gpo": ours}),
             # Unlinking a GPO that no longer exists is not an error: nothing to do.
             task("gpo_link", {"gpo": "no-such-gpo-%s" % link_lab["web_a"], "target": farm, "state": "absent"}),
-        ])
+        ], connection=admin_connection())
     finally:
         remove_entry(conn, service_accounts, ours)
     assert gplink_of(conn, service_accounts) == before

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from _gpo_helpers import (
+from harness.ansible import failed, run_tasks, task
+from harness.directory import Kerberos, admin_connection, domain_dn, ldb_attributes, new_token
+from harness.gpo import (
     EDITOR_GPT_INI,
     EDITOR_TEMPLATE,
     EDITOR_VERSION,
@@ -13,20 +15,13 @@ from _gpo_helpers import (
     SECURITY_PAIR,
     account_sid,
     directory_version,
-    domain_dn,
-    failed,
     gpo_edited_elsewhere,
     gpt_ini_version,
     inf_path,
-    kerberos_ccache,
-    ldb_attributes,
     remove_gpo,
-    run_play,
     samba_acl_check,
     samba_parse_inf,
     sysvol_dir,
-    task,
-    token,
 )
 
 
@@ -48,7 +43,7 @@ def versions(guid: str) -> tuple[int, int]:
 
 
 def test_batch_logon_right_on_a_gpo_edited_by_other_tools(tmp_path) -> None:
-    name = "winauth-test-rights-%s" % token()
+    name = "winauth-test-rights-%s" % new_token()
     guid = gpo_edited_elsewhere(name)
     cam_svc = account_sid("CN=cam-svc,OU=ServiceAccounts,%s" % domain_dn())
     guest = account_sid("CN=Guest,CN=Users,%s" % domain_dn())
@@ -56,15 +51,15 @@ def test_batch_logon_right_on_a_gpo_edited_by_other_tools(tmp_path) -> None:
     try:
         # Check mode and refused input write nothing: the real run after them starts from the same
         # state (same diff "before") and makes exactly the predicted change; then nothing is left to do.
-        results = run_play([
+        results = run_tasks([
             task("gpo_user_rights", grant, check=True, diff=True),
             task("gpo_user_rights", dict(grant, right="SeBatchLogonRigth")),
-            task("gpo_user_rights", dict(grant, accounts=["no-such-account-%s" % token()])),
+            task("gpo_user_rights", dict(grant, accounts=["no-such-account-%s" % new_token()])),
             task("gpo_user_rights", dict(grant, state="absent")),
-            task("gpo_user_rights", dict(grant, gpo="no-such-gpo-%s" % token())),
+            task("gpo_user_rights", dict(grant, gpo="no-such-gpo-%s" % new_token())),
             task("gpo_user_rights", grant, diff=True),
             task("gpo_user_rights", grant),
-        ])
+        ], connection=admin_connection())
         predicted, bad, (granted, again) = results[0], results[1:5], results[5:]
         assert predicted["changed"] and predicted["version"] == EDITOR_VERSION + 1
         assert predicted["steps"] == ["marker", "template", "extensions", "gpt_ini", "container", "clear_marker"]
@@ -107,11 +102,11 @@ def test_batch_logon_right_on_a_gpo_edited_by_other_tools(tmp_path) -> None:
         # The same, authenticated with Kerberos from a credential cache (kinit), for LDAP and SMB alike.
         kerberos = {"server": os.environ["LAB_DC_HOSTNAME"], "auth": "kerberos", "tls": "ldaps",
                     "ca_cert": os.environ["LAB_CA_CERT"]}
-        exact, removed, undefined = run_play([
+        exact, removed, undefined = run_tasks([
             task("gpo_user_rights", dict(grant, accounts=["cam-svc", "BUILTIN\\Administrators"], mode="exact")),
             task("gpo_user_rights", dict(grant, accounts=["cam-svc@camtest.local"], mode="remove"), diff=True),
             task("gpo_user_rights", {"gpo": guid, "right": "sebatchlogonright", "state": "absent"}),
-        ], connection=kerberos, env_extra=kerberos_ccache(tmp_path))
+        ], connection=kerberos, env=Kerberos.create(tmp_path).kinit_admin())
         assert not any(failed(result) for result in (exact, removed, undefined)), exact.get("msg")
         assert [r["version"] for r in (exact, removed, undefined)] == [EDITOR_VERSION + n for n in (2, 3, 4)]
         assert [h["entry"] for h in exact["holders"]] == ["*" + cam_svc, "*S-1-5-32-544"]

@@ -10,42 +10,21 @@ node's log and applicationHost.config.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import yaml
-
-from _ansible import VENV_BIN, ansible_env
+from harness.ansible import run_on_hosts
+from harness.nodes import node_file
 
 ACTION_PLUGINS = Path(__file__).resolve().parent / "_iis_action_plugins" / "action"
 SECRET = "Probe-Pool-Pa55!"
 
 
-def node_file(env_name: str, node: str) -> Path:
-    for path in os.environ[env_name].split():
-        if "/%s/" % node.lower() in path:
-            return Path(path)
-    raise AssertionError("%s has no entry for %s" % (env_name, node))
-
-
 def play(tmp_path: Path, tasks: list[dict], *options: str) -> tuple[subprocess.CompletedProcess, dict]:
     """Run tasks on SERVER1 from the lab inventory; return the process and each registered result by name."""
-    registered = []
-    for index, task in enumerate(tasks):
-        task.setdefault("register", "r%d" % index)
-        registered.append(task["register"])
-    tasks.append({"ansible.builtin.copy": {"dest": str(tmp_path / "results.json"),
-                                           "content": "{{ %s | to_json }}" % (
-                                               "{" + ", ".join("'%s': %s" % (r, r) for r in registered) + "}")},
-                  "delegate_to": "localhost"})
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "SERVER1", "gather_facts": False, "tasks": tasks}]))
-    env = ansible_env({"ANSIBLE_ACTION_PLUGINS": str(ACTION_PLUGINS)})
-    out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", os.environ["LAB_INVENTORY"], str(playbook),
-                          *options], capture_output=True, text=True, env=env, timeout=300, check=False)
-    results = json.loads((tmp_path / "results.json").read_text()) if (tmp_path / "results.json").exists() else {}
-    return out, results
+    out, results = run_on_hosts(tmp_path, "SERVER1", tasks, *options, action_plugins=ACTION_PLUGINS,
+                                ignore_errors=False)
+    return out, results.get("SERVER1", {})
 
 
 def test_action_plugin_round_trip_on_a_lab_node(lab, token, tmp_path) -> None:

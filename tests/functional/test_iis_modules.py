@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _ansible import VENV_BIN, ansible_env
+from harness.ansible import run_on_hosts
+from harness.nodes import Node, write_atomically
 from winauth_lab.cli import lab_dir, load_seed
 from winauth_lab.dc import SambaDC
 from winauth_lab.iis import initial_config
@@ -35,37 +36,6 @@ SITE = "Default Web Site"
 POOL_SECRET = "Wa-Pool-%s!" % uuid.uuid4().hex[:10]
 ANON_SECRET = "Wa-Anon-%s!" % uuid.uuid4().hex[:10]
 NODE_FILES = ("applicationHost.config", "runtime.json", "applied_policy.json")
-
-
-class Node:
-    """A lab node's own files."""
-
-    def __init__(self, name: str, directory: Path, log: Path) -> None:
-        self.name = name
-        self.directory = directory
-        self.config = directory / "applicationHost.config"
-        self.log = log
-        self.offset = 0
-
-    def mark(self) -> None:
-        self.offset = self.log.stat().st_size if self.log.exists() else 0
-
-    def records(self) -> list[dict]:
-        """Log records written since the last mark()."""
-        if not self.log.exists():
-            return []
-        with open(self.log, encoding="utf-8") as handle:
-            handle.seek(self.offset)
-            return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
-
-    def text(self) -> str:
-        return self.config.read_bytes().decode("utf-8")     # line ends as they are (CRLF)
-
-
-def _write(path: Path, data: bytes) -> None:
-    scratch = path.with_name(path.name + ".test-write")
-    scratch.write_bytes(data)
-    os.replace(scratch, path)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +69,7 @@ def pair(lab, tmp_path_factory):
 def lb(pair) -> dict[str, Node]:
     """The pair from a fresh applicationHost.config, with no runtime state or applied policy."""
     for node in pair["nodes"].values():
-        _write(node.config, initial_config(node.name).encode("utf-8"))
+        write_atomically(node.config, initial_config(node.name).encode("utf-8"))
         for name in NODE_FILES[1:]:
             (node.directory / name).unlink(missing_ok=True)
         node.mark()
@@ -110,23 +80,7 @@ def lb(pair) -> dict[str, Node]:
 def play(tmp_path: Path, tasks: list[dict], *options: str, hosts: str = "lb_nodes",
          inventory: str | None = None) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
     """Run tasks on the hosts; return the process and, per host, each task's registered result (r0, r1, ...)."""
-    names = []
-    for index, task in enumerate(tasks):
-        task.setdefault("register", "r%d" % index)
-        task.setdefault("ignore_errors", True)
-        names.append(task["register"])
-    out_dir = tmp_path / ("results-%s" % uuid.uuid4().hex[:6])
-    out_dir.mkdir()
-    tasks = tasks + [{"ansible.builtin.copy": {
-        "dest": "%s/{{ inventory_hostname }}.json" % out_dir,
-        "content": "{{ %s | to_json }}" % ("{" + ", ".join("'%s': %s" % (n, n) for n in names) + "}")},
-        "delegate_to": "localhost"}]
-    playbook = out_dir / "play.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": hosts, "gather_facts": False, "tasks": tasks}]))
-    out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", inventory or os.environ["WA_PAIR_INVENTORY"],
-                          str(playbook), *options], capture_output=True, text=True, env=ansible_env(), timeout=300,
-                         check=False)
-    results = {path.stem: json.loads(path.read_text()) for path in out_dir.glob("*.json")}
+    out, results = run_on_hosts(tmp_path, hosts, tasks, *options, inventory=inventory or os.environ["WA_PAIR_INVENTORY"])
     assert results, out.stdout[-3000:] + out.stderr[-3000:]
     return out, results
 
@@ -149,7 +103,7 @@ def add_application(node: Node, path: str, pool: str) -> None:
     app = ('                <application path="%s" applicationPool="%s">\r\n'
            '                    <virtualDirectory path="/" physicalPath="C:\\inetpub\\wa" />\r\n'
            '                </application>\r\n' % (path, pool))
-    _write(node.config, text.replace(anchor, anchor + app).encode("utf-8"))
+    write_atomically(node.config, text.replace(anchor, anchor + app).encode("utf-8"))
 
 
 SEED_001 = {"site": "default web site",
@@ -247,7 +201,7 @@ def test_web_auth_every_option_on_an_application(lb, tmp_path) -> None:
         records = node.records()
         assert [r.get("op") for r in records] == ["read", "apply", "read", "read", "read", "apply", "read", "read",
                                                   "apply", "read", "read"]
-        assert ANON_SECRET not in node.log.read_text() and ANON_SECRET not in node.text()
+        assert ANON_SECRET not in node.log.path.read_text() and ANON_SECRET not in node.text()
         removed, added = xml_changes(before[name], node.text())
         assert removed == []
         location = added[added.index('<location path="Default Web Site%s">' % app):]
@@ -353,7 +307,7 @@ def test_app_pool_lifecycle_identity_and_runtime(lb, tmp_path) -> None:
         assert len(applies) == calls.count(2)
         assert [[e["op"] for e in rec["edits"] if e["op"] in ("start", "stop", "recycle")] for rec in applies] == [
             [], ["start"], ["stop"], ["start"], ["stop", "start"], ["recycle"], [], [], [], [], [], []]
-        assert POOL_SECRET not in node.log.read_text() and POOL_SECRET not in node.text()
+        assert POOL_SECRET not in node.log.path.read_text() and POOL_SECRET not in node.text()
         assert pool not in node.text().replace('applicationPool="%s"' % pool, "")
         state = json.loads((node.directory / "runtime.json").read_text())
         assert pool.lower() not in state["applicationPools"]
@@ -380,8 +334,7 @@ def test_on_the_labs_own_lb_nodes(lab, tmp_path) -> None:
     pool = "wa-lb-%s" % uuid.uuid4().hex[:6]
     spec = {"name": pool, "identity": "SpecificUser", "username": "CAMTEST\\cam-svc", "password": POOL_SECRET,
             "state": "started"}
-    logs = {name: Node(name, Path(path).parent, Path(path)) for name in ("SERVER1", "SERVER2")
-            for path in os.environ["LAB_NODE_LOGS"].split() if "/%s/" % name.lower() in path}
+    logs = {name: Node(name) for name in ("SERVER1", "SERVER2")}
     for node in logs.values():
         node.mark()
     try:
@@ -405,5 +358,5 @@ def test_on_the_labs_own_lb_nodes(lab, tmp_path) -> None:
         assert r["r4"]["rights"]["SeBatchLogonRight"] and not r["r4"].get("failed")
         mine = [rec for rec in node.records() if pool in json.dumps(rec)]
         assert [rec["op"] for rec in mine] == ["apply", "apply"]       # the create and the removal; reads name no pool
-        assert POOL_SECRET not in node.log.read_text()
+        assert POOL_SECRET not in node.log.path.read_text()
         assert pool not in Path(str(node.directory / "applicationHost.config")).read_text(encoding="utf-8")

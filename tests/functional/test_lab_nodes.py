@@ -27,11 +27,14 @@ import winrm
 import xmltodict
 import yaml
 from ansible.plugins.loader import shell_loader
-from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import script_text
 from spnego.channel_bindings import GssChannelBindings
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
 
-from _ansible import VENV_BIN, ansible_env
+from harness.ansible import VENV_BIN, ansible_command
+from harness.directory import Kerberos, samba_tool
+from harness.nodes import NodeLog
 from conftest import lab_command
 from winauth_lab.cli import lab_dir, load_seed
 from winauth_lab.dc import SambaDC
@@ -59,38 +62,10 @@ def fleet(lab) -> NodeFleet:
 @pytest.fixture()
 def ccache(lab, tmp_path, monkeypatch) -> str:
     """A private Kerberos ticket cache with Administrator's TGT, for pywinrm's kerberos transport."""
-    path = "FILE:%s" % (tmp_path / "krb5cc")
-    subprocess.run(["kinit", "Administrator@%s" % lab["LAB_REALM"]], input=lab["LAB_ADMIN_PASSWORD"] + "\n",
-                   text=True, capture_output=True, check=True, env=dict(os.environ, KRB5CCNAME=path))
+    del lab
+    path = Kerberos.create(tmp_path).kinit_admin()["KRB5CCNAME"]
     monkeypatch.setenv("KRB5CCNAME", path)
     return path
-
-
-class NodeLog:
-    """A node's call log (one JSON object per line), read from a starting point on."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = path.stat().st_size if path.exists() else 0
-
-    def text(self) -> str:
-        if not self.path.exists():
-            return ""
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            return handle.read().decode("utf-8", "replace")
-
-    def records(self) -> list[dict]:
-        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
-
-    def wait_for(self, count: int, timeout: float = 10.0, **match) -> list[dict]:
-        """The new records matching every key=value given; wait until there are at least count of them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [r for r in self.records() if all(r.get(k) == v for k, v in match.items())]
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
 
 
 def write_inventory(path: Path, lab: dict[str, str], hosts: dict[str, dict]) -> Path:
@@ -111,9 +86,8 @@ def write_inventory(path: Path, lab: dict[str, str], hosts: dict[str, dict]) -> 
 
 
 def run_ansible(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = ansible_env({"ANSIBLE_ACTION_PLUGINS": str(ACTION_PLUGINS), "ANSIBLE_HOST_PATTERN_MISMATCH": "error"})
-    return subprocess.run([str(VENV_BIN / argv[0]), *argv[1:]], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
+    return ansible_command(*argv, env={"ANSIBLE_HOST_PATTERN_MISMATCH": "error"}, action_plugins=ACTION_PLUGINS,
+                           timeout=timeout)
 
 
 def oneline_results(stdout: str) -> dict[str, str]:
@@ -479,10 +453,8 @@ def test_a_node_killed_during_a_collection_script_is_unreachable(lab, fleet, pro
                   "ansible_winrm_server_cert_validation": "ignore"}})
     killer = threading.Thread(target=_kill_once_connected, args=(config, process.pid, 1.0), daemon=True)
     killer.start()
-    env = ansible_env({"ANSIBLE_ACTION_PLUGINS": str(IIS_ACTION_PLUGINS)})
-    out = subprocess.run([str(VENV_BIN / "ansible"), "-i", str(inventory), "probe", "-m", "winauth_iis_pool_probe",
-                          "-a", "name=DefaultAppPool", "-o"], capture_output=True, text=True, env=env, timeout=120,
-                         check=False)
+    out = ansible_command("ansible", "-i", str(inventory), "probe", "-m", "winauth_iis_pool_probe", "-a",
+                          "name=DefaultAppPool", "-o", action_plugins=IIS_ACTION_PLUGINS, timeout=120)
     killer.join()
     line = oneline_results(out.stdout).get("probe", "")
     assert out.returncode == 4, out.stdout + out.stderr        # 4: a host was unreachable
@@ -495,14 +467,15 @@ class TrapAccount:
     """A user account (an application pool identity, say) that takes SERVER1's HTTP SPNs; deleted afterwards."""
 
     def __init__(self, lab: dict[str, str], token: str) -> None:
+        del lab
         self.name = "trap-%s" % token
-        self.smb = ["-s", lab["LAB_SMB_CONF"]]
         self.exists = False
         self._tool("user", "create", self.name, "Trap-%s-Pa55!" % token)
         self.exists = True
 
-    def _tool(self, *args: str) -> None:
-        subprocess.run(["samba-tool", *args, *self.smb], check=True, capture_output=True)
+    @staticmethod
+    def _tool(*args: str) -> None:
+        samba_tool(*args, database=True)
 
     def add_spn(self, spn: str) -> None:
         self._tool("spn", "add", spn, self.name)
@@ -556,7 +529,6 @@ def test_kerberos_hostname_trap_and_its_fixes(lab, fleet, trap_account, ccache, 
 
 
 # -- end to end: the collection's own remote script, through Ansible's winrm connection --------------------------------
-IIS_CONFIG_PS1 = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "powershell" / "iis_config.ps1"
 WINDOWS_AUTH = "system.webServer/security/authentication/windowsAuthentication"
 
 
@@ -564,7 +536,7 @@ def iis_config_call(request: dict) -> dict[str, str]:
     """lab_node_exec arguments for one iis_config call as the contract builds it: a stub, then script and request."""
     version = contract.SCRIPTS["iis_config"]
     return {"script": contract.stub("iis_config", version),
-            "stdin": contract.payload(IIS_CONFIG_PS1.read_text(encoding="utf-8"), request).decode("ascii")}
+            "stdin": contract.payload(script_text("iis_config"), request).decode("ascii")}
 
 
 def test_iis_config_script_reads_a_node_over_every_transport(lab, fleet, tmp_path) -> None:

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from _ansible import REPO, VENV_BIN, ansible_env
+from harness.ansible import REPO, VENV_BIN, ansible_env
+from harness.directory import samba_tool
 
 SCENARIOS = sorted(p.parent.name for p in (REPO / "extensions" / "molecule").glob("*/molecule.yml"))
 STEPS = ("syntax", "create", "prepare", "check", "side_effect", "converge", "idempotence", "verify", "cleanup",
@@ -50,16 +51,13 @@ def test_molecule_scenario(scenario: str) -> None:
 
 def test_scenarios_leave_nothing_behind() -> None:
     """No site, pool, SPN or GPO of a scenario run is left on the shared lab (all are named after a run token)."""
-    sam = str(REPO / "build" / "lab" / "dc" / "private" / "sam.ldb")
     configs = (REPO / "build" / "lab" / "nodes").glob("*/applicationHost.config")
     leftovers = [str(p) for p in configs if re.search(r'"mol-m[a-z0-9]{6}"', p.read_text())]
     assert not leftovers, leftovers
-    gpos = subprocess.run(["samba-tool", "gpo", "listall", "-H", sam], capture_output=True, text=True,
-                          check=False).stdout
+    gpos = samba_tool("gpo", "listall", check=False, database=True).stdout
     assert "Default Domain Policy" in gpos
     assert not re.search(r"display name : IIS-BatchLogon-m[a-z0-9]{6}\b", gpos), gpos
     for account in ("cam-svc", "user1"):
-        spns = subprocess.run(["samba-tool", "spn", "list", account, "-H", sam], capture_output=True, text=True,
-                              check=False).stdout
+        spns = samba_tool("spn", "list", account, check=False, database=True).stdout
         assert account in spns
         assert not re.search(r"HTTP/(sso|portal|content[12])-m[a-z0-9]{6}", spns), spns

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _ansible import VENV_BIN, ansible_env
-from _gpo_helpers import create_computer, create_ou, delete_tree, domain_dn, ldap_connection, remove_gpo, run_play, task
+from harness.ansible import run_on_hosts, run_tasks, task
+from harness.directory import admin_connection, create_computer_in, create_ou, delete_tree, domain_dn, ldap_connection
+from harness.gpo import remove_gpo
 from winauth_lab.cli import lab_dir, load_seed
 from winauth_lab.dc import SambaDC
 from winauth_lab.nodes import NodeFleet, NodeSpec
@@ -36,7 +37,7 @@ def policy_node(lab, tmp_path):
     spec = NodeSpec(name, ADDRESS, lab["LAB_DNS_DOMAIN"], computer_account=False)
     with ldap_connection() as conn:
         create_ou(conn, ou)
-        create_computer(conn, name, ou)
+        create_computer_in(conn, name, ou)
     config = fleet.prepare(spec, node_dir=tmp_path / name.lower())
     process = fleet.launch(config, None)
     state = {"guid": None}
@@ -58,17 +59,9 @@ def policy_node(lab, tmp_path):
 
 
 def refresh(node: dict, tmp_path: Path, tasks: list[dict], *options: str) -> tuple[subprocess.CompletedProcess, list]:
-    for index, item in enumerate(tasks):
-        item.update(register="r%d" % index, ignore_errors=True)
-    out_file = tmp_path / ("results-%s.json" % uuid.uuid4().hex[:6])
-    tasks = tasks + [{"ansible.builtin.copy": {"dest": str(out_file), "content": "{{ [%s] | to_json }}" % ", ".join(
-        "r%d" % i for i in range(len(tasks)))}, "delegate_to": "localhost"}]
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": node["name"], "gather_facts": False, "tasks": tasks}]))
-    out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(node["inventory"]), str(playbook), *options],
-                         capture_output=True, text=True, env=ansible_env(), timeout=300, check=False)
-    assert out_file.exists(), out.stdout[-3000:] + out.stderr[-2000:]
-    return out, json.loads(out_file.read_text())
+    out, results = run_on_hosts(tmp_path, node["name"], tasks, *options, inventory=node["inventory"])
+    assert node["name"] in results, out.stdout[-3000:] + out.stderr[-2000:]
+    return out, [results[node["name"]]["r%d" % i] for i in range(len(tasks))]
 
 
 def log_records(config) -> list[dict]:
@@ -77,12 +70,12 @@ def log_records(config) -> list[dict]:
 
 def test_gpupdate_applies_the_gpo_linked_above_the_computer_and_require_checks_holders(policy_node, tmp_path) -> None:
     node, name = policy_node, policy_node["name"]
-    made = run_play([
+    made = run_tasks([
         task("gpo", {"name": node["gpo"]}),
         task("gpo_user_rights", {"gpo": node["gpo"], "right": "SeBatchLogonRight", "mode": "exact",
                                  "accounts": ["CAMTEST\\user1", "BUILTIN\\Administrators", "BUILTIN\\IIS_IUSRS"]}),
         task("gpo_link", {"gpo": node["gpo"], "target": node["ou"]}),
-    ])
+    ], connection=admin_connection())
     assert all(not r.get("failed") for r in made), made
     node["state"]["guid"] = made[0]["guid"]
     user1_sid = next(h["sid"] for h in made[1]["holders"] if h["name"] and h["name"].lower().endswith("user1"))
@@ -119,7 +112,8 @@ def test_gpupdate_applies_the_gpo_linked_above_the_computer_and_require_checks_h
     assert names == ["CAMTEST\\user1", "BUILTIN\\Administrators", "BUILTIN\\IIS_IUSRS"]
 
     # a disabled link no longer applies: the next refresh brings back the local holders
-    relinked = run_play([task("gpo_link", {"gpo": node["gpo"], "target": node["ou"], "enabled": False})])
+    relinked = run_tasks([task("gpo_link", {"gpo": node["gpo"], "target": node["ou"], "enabled": False})],
+                         connection=admin_connection())
     assert not relinked[0].get("failed"), relinked
     out, results = refresh(node, tmp_path, [{"webfarm.winauth.policy_refresh": require}])
     assert out.returncode != 0 or results[0]["failed"] is True

@@ -13,7 +13,8 @@ import os
 
 import pytest
 
-from _spn_helpers import (
+from harness.ansible import run_module, run_tasks, task
+from harness.directory import (
     Kerberos,
     add_spns,
     connection_env,
@@ -26,12 +27,9 @@ from _spn_helpers import (
     ldb_delete,
     new_token,
     remove_spns,
-    run_module,
-    run_tasks,
     sid_of,
     snapshot,
     spns_of,
-    task,
 )
 
 SPN = "webfarm.winauth.spn"
@@ -330,14 +328,14 @@ def test_hostname_trap_warns_and_kerberos_really_moves(env, scratch_user, tmp_pa
 # --------------------------------------------------------------------------- the race the pre-check cannot see
 
 def _admin_connection(lab):
-    from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (  # noqa: E402
-        ADConnectionOptions,
-        connect,
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import (  # noqa: E402
+        ConnectionOptions,
     )
 
-    return connect(ADConnectionOptions(server=lab["LAB_DC_HOSTNAME"], auth="simple", tls="ldaps",
-                                       username="%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
-                                       password=lab["LAB_ADMIN_PASSWORD"], ca_cert=lab["LAB_CA_CERT"]))
+    return connect(ConnectionOptions(server=lab["LAB_DC_HOSTNAME"], auth="simple", tls="ldaps",
+                                     username="%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
+                                     password=lab["LAB_ADMIN_PASSWORD"], ca_cert=lab["LAB_CA_CERT"]))
 
 
 def test_duplicate_registered_after_the_check_is_explained_like_the_check_and_a_move_is_undone(lab, scratch_user):
@@ -345,9 +343,12 @@ def test_duplicate_registered_after_the_check_is_explained_like_the_check_and_a_
 
     The plan also moves an SPN from a first holder; the refused write of the account must put it back there.
     """
-    from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError  # noqa: E402
-    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import build_desired, plan_spns  # noqa: E402
-    from ansible_collections.webfarm.winauth.plugins.module_utils._spn_directory import (  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import Conflict  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_names import (  # noqa: E402
+        build_desired,
+    )
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import plan_spns  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn import (  # noqa: E402
         apply_spn_plan,
         find_account,
         forest_holders,
@@ -365,7 +366,7 @@ def test_duplicate_registered_after_the_check_is_explained_like_the_check_and_a_
             plan = plan_spns(account, desired, "present", holders=forest_holders(conn, desired), on_conflict="move")
             assert plan.to_add == [raced, moved] and list(plan.moves.values()) == [[moved]]
             add_spns(racer + "$", raced)  # another writer, between the check and the write
-            with pytest.raises(ADError) as info:
+            with pytest.raises(Conflict) as info:
                 apply_spn_plan(conn, plan)
         message = str(info.value)
         assert "%s is already registered on %s (%s$)" % (raced, dn_of(racer + "$"), racer) in message

@@ -7,7 +7,8 @@ is removed again whatever happens.
 
 from __future__ import annotations
 
-from _spn_helpers import (
+from harness.ansible import run_tasks, task
+from harness.directory import (
     Kerberos,
     add_spns,
     connection_env,
@@ -15,9 +16,7 @@ from _spn_helpers import (
     new_token,
     partition_modify,
     remove_spns,
-    run_tasks,
     spns_of,
-    task,
 )
 
 INFO = "webfarm.winauth.spn_info"

@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 
-from _verification import Node, ad_connection, audit, ids, playbook, probe, samba_tool, spn_holders
+from harness.directory import admin_connection, samba_tool, spn_holders
+from harness.nodes import Node
+from harness.verification import audit, ids, lab_playbook, probe
 
 CONTENT = ("CONTENT1", "CONTENT2")
 
@@ -38,11 +40,11 @@ def arr(lab, tmp_path_factory):
         yield context
     finally:
         for holder in spn_holders("HTTP/%s" % public):
-            samba_tool("spn", "delete", "HTTP/%s" % public, holder)
-        cleanup = playbook(tmp, "cleanup", [
+            samba_tool("spn", "delete", "HTTP/%s" % public, holder, check=False)
+        cleanup = lab_playbook(tmp, "cleanup", [
             {"hosts": "localhost", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+             "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
              "tasks": [{"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
             {"hosts": "arr_frontends", "gather_facts": False,
              "tasks": [{"webfarm.winauth.arr_farm": {"name": context["farm_name"], "state": "absent"}}]},
@@ -61,9 +63,9 @@ def converge(context: dict, **overrides) -> object:
                  "arr_farm_content_site": context["content"], "arr_farm_content_app_pool": context["content"],
                  "arr_farm_register_content_spns": False, "arr_farm_summary": False}
     role_vars.update(overrides)
-    return playbook(context["tmp"], "converge", [{
+    return lab_playbook(context["tmp"], "converge", [{
         "hosts": "arr_frontends:content_nodes", "gather_facts": False,
-        "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
         "roles": [{"role": "webfarm.winauth.arr_farm"}]}], extra_vars=role_vars)
 
 
@@ -105,13 +107,13 @@ def test_kerberos_through_arr_is_accepted_by_the_content_servers(arr) -> None:
 
 
 def test_windows_authentication_on_the_front_end_is_found(arr) -> None:
-    turned_on = playbook(arr["tmp"], "front-windows", [{"hosts": "arr_frontends", "gather_facts": False, "tasks": [
+    turned_on = lab_playbook(arr["tmp"], "front-windows", [{"hosts": "arr_frontends", "gather_facts": False, "tasks": [
         {"webfarm.winauth.web_auth": {"site": arr["front"], "windows": {"enabled": True},
                                       "anonymous": {"enabled": False}}}]}])
     assert turned_on.returncode == 0, turned_on.stdout[-3000:]
     findings = audit(arr["tmp"], "arr_frontends:content_nodes", arr["farm"], roles=AUDIT_ROLES)["findings"]
     assert ("windows_auth_on_arr_front_end", "ARR1") in ids(findings, "error")
-    turned_off = playbook(arr["tmp"], "front-anonymous", [{"hosts": "arr_frontends", "gather_facts": False, "tasks": [
+    turned_off = lab_playbook(arr["tmp"], "front-anonymous", [{"hosts": "arr_frontends", "gather_facts": False, "tasks": [
         {"webfarm.winauth.web_auth": {"site": arr["front"], "windows": {"enabled": False},
                                       "anonymous": {"enabled": True}}}]}])
     assert turned_off.returncode == 0, turned_off.stdout[-3000:]

@@ -15,7 +15,9 @@ import uuid
 
 import pytest
 
-from _verification import Node, ad_connection, audit, ids, move_spn, playbook, probe, samba_tool, spn_holders
+from harness.directory import admin_connection, move_spn, samba_tool, spn_holders
+from harness.nodes import Node
+from harness.verification import audit, ids, lab_playbook, probe
 
 WRONG_KEY = {31, 35, 41, 44, 45}
 
@@ -39,11 +41,11 @@ def farm(lab, tmp_path_factory):
     finally:
         for spn in ("HTTP/%s" % context["virtual"], "HTTP/%s" % name):
             for holder in spn_holders(spn):
-                samba_tool("spn", "delete", spn, holder)
-        cleanup = playbook(tmp, "cleanup", [
+                samba_tool("spn", "delete", spn, holder, check=False)
+        cleanup = lab_playbook(tmp, "cleanup", [
             {"hosts": "localhost", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+             "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
              "tasks": [{"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
             {"hosts": "lb_nodes", "gather_facts": False,
              "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
@@ -57,9 +59,9 @@ def converge(context: dict, **overrides) -> object:
                  "lb_farm_service_account_password": "Cam-Svc-Pa55!", "lb_farm_batch_logon_gpo": context["gpo"],
                  "lb_farm_site": context["name"], "lb_farm_app_pool": context["name"], "lb_farm_summary": False}
     role_vars.update(overrides)
-    return playbook(context["tmp"], "converge", [{
+    return lab_playbook(context["tmp"], "converge", [{
         "hosts": "lb_nodes", "gather_facts": False,
-        "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
         "roles": [{"role": "webfarm.winauth.lb_farm"}]}], extra_vars=role_vars)
 
 
@@ -121,7 +123,7 @@ def test_seed_001_spn_on_server1_breaks_kerberos_and_the_role_fixes_it(farm) -> 
 
 
 def test_kernel_mode_without_app_pool_credentials_fails_on_that_node(farm) -> None:
-    web_auth = playbook(farm["tmp"], "kernel", [{"hosts": "SERVER1", "gather_facts": False, "tasks": [
+    web_auth = lab_playbook(farm["tmp"], "kernel", [{"hosts": "SERVER1", "gather_facts": False, "tasks": [
         {"webfarm.winauth.web_auth": {"site": farm["name"], "windows": {
             "use_kernel_mode": True, "use_app_pool_credentials": False}}}]}])
     assert web_auth.returncode == 0, web_auth.stdout[-3000:]
@@ -136,17 +138,17 @@ def test_kernel_mode_without_app_pool_credentials_fails_on_that_node(farm) -> No
     findings = audit(farm["tmp"], "lb_nodes", farm["farm"])["findings"]
     assert ("kernel_mode_machine_keys", "SERVER1") in ids(findings, "error")
     assert ("kernel_mode_machine_keys", "SERVER2") not in ids(findings)
-    fixed = playbook(farm["tmp"], "kernel-fix", [{"hosts": "SERVER1", "gather_facts": False, "tasks": [
+    fixed = lab_playbook(farm["tmp"], "kernel-fix", [{"hosts": "SERVER1", "gather_facts": False, "tasks": [
         {"webfarm.winauth.web_auth": {"site": farm["name"], "windows": {"use_app_pool_credentials": True}}}]}])
     assert fixed.returncode == 0, fixed.stdout[-3000:]
     assert_kerberos_everywhere(farm)
 
 
 def test_batch_logon_right_removed_gives_503_after_policy_refresh(farm) -> None:
-    removed = playbook(farm["tmp"], "remove-right", [
+    removed = lab_playbook(farm["tmp"], "remove-right", [
         {"hosts": "localhost", "gather_facts": False,
          "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-         "module_defaults": {"group/webfarm.winauth.ad": ad_connection()},
+         "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
          "tasks": [{"webfarm.winauth.gpo_user_rights": {"gpo": farm["gpo"], "right": "SeBatchLogonRight",
                                                         "accounts": ["CAMTEST\\cam-svc"], "mode": "remove"}}]},
         {"hosts": "lb_nodes", "gather_facts": False, "tasks": [

@@ -38,9 +38,9 @@ def test_parses_without_errors(script: Path) -> None:
 
 
 def test_the_command_line_stub_parses() -> None:
-    from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract  # noqa: E402
+    from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract  # noqa: E402
 
-    problems = syntax_problems(_remote_contract.stub("iis_config", "1.0.0").encode())
+    problems = syntax_problems(contract.stub("iis_config", "1.0.0").encode())
     assert not problems, problems
 
 

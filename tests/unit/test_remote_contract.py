@@ -18,18 +18,14 @@ from pathlib import Path
 import pytest
 from ansible.plugins.loader import shell_loader
 
-from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import script_text
 from remote_contract_cases import ABSENT, ANY, CASES
 from winauth_lab.iis import initial_config
 from winauth_lab.remote import REFUSAL, NodeContext, dispatch
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT_DIR = REPO / "plugins" / "plugin_utils" / "powershell"
 SHELL = shell_loader.get("powershell")
-
-
-def script_text(script_id: str) -> str:
-    return (SCRIPT_DIR / ("%s.ps1" % script_id)).read_text(encoding="utf-8")
 
 
 def node_decode(command: str) -> str:
@@ -183,13 +179,14 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
     assert "[enc:IISWASOnlyCngProvider:" in node.application_host_config.read_text(encoding="utf-8")
 
 
-# Each shipped script's text, pinned to its version. A script whose text changes must get a new version (in its
-# marker and in _remote_contract.SCRIPTS) so that hosts, logs and the lab can tell one from the other; then update
-# the digest here (sha256 of the text with LF line ends).
+# Each script's text as it is sent (the shared prelude, then the script), pinned to its version. A script whose
+# text changes (its .ps1 or the prelude) must get a new version (in its marker and in contract.SCRIPTS) so that
+# hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
+# line ends).
 PINNED = {
-    "iis_config": ("1.1.0", "ec63c8520e76c04d1770fedbebc588b83b1a441c7928a5c5caf8a7b7046209c1"),
-    "gpupdate": ("1.0.0", "a3aef269ea8ca380624f00d517c12a69dbe40d872e50f886a26281e007270161"),
-    "user_rights": ("1.0.0", "50c9e82b574acbd4c287ab327047cfe96f2369214b8314b0ee900b2f97d36120"),
+    "iis_config": ("1.2.0", "021b6359b5ec2cf6ed0350a11f7b88bd101fe320f653a7befcbd380a48610307"),
+    "gpupdate": ("1.1.0", "7bfd9a8bf9e254653bb634a3ba66b84d698ea74986cfde5364b035ca3ef36a64"),
+    "user_rights": ("1.1.0", "5483f665f83d4f19c763f5b9d65c2211d3a6c8332d217d64603c600e79e3c0fd"),
 }
 
 
@@ -199,5 +196,5 @@ def test_a_changed_script_gets_a_new_version() -> None:
         text = script_text(script_id).replace("\r\n", "\n")
         actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
         assert (contract.SCRIPTS[script_id], actual) == (version, digest), (
-            "%s.ps1 changed: give it a new version in its marker and in _remote_contract.SCRIPTS, teach the lab twin "
-            "that version, and pin the new digest %s here" % (script_id, actual))
+            "%s.ps1 (or the prelude) changed: give it a new version in its marker and in contract.SCRIPTS, teach the "
+            "lab twin that version, and pin the new digest %s here" % (script_id, actual))

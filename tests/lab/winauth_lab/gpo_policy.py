@@ -8,10 +8,10 @@ to the node's computer account. It reads the REAL lab domain, as a member would:
 * the computer account ``<NODE>$`` and the containers above it, from the DC's database (the
   node runs on the DC's machine, so it reads ``sam.ldb`` with ``ldbsearch``, the same tool the
   lab's tests use as independent evidence);
-* ``gPLink`` of each container from the computer's OU up to the domain (``_gpo_gplink`` parses
+* ``gPLink`` of each container from the computer's OU up to the domain (``_gpo.gplink`` parses
   it), ``gPOptions`` (block inheritance) and each GPO's ``flags`` (computer settings disabled);
 * each applied GPO's ``Machine\\Microsoft\\Windows NT\\SecEdit\\GptTmpl.inf`` from SYSVOL on disk
-  (``_gpo_inf`` parses it).
+  (``_gpo.inf`` parses it).
 
 Processing order follows [MS-GPOL] 3.2.5.1 for the domain and OU levels: non-enforced links from
 the domain down to the computer's OU, a container's links in gPLink order (the last entry, link
@@ -30,33 +30,16 @@ gets no domain policy.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
-MODULE_UTILS = Path(__file__).resolve().parents[3] / "plugins" / "module_utils"
-_PACKAGE = "ansible_collections.webfarm.winauth.plugins.module_utils"
+from .collection import dn, gplink, inf, principals
+from .collection import sid as sid_rules
+
 BLOCK_INHERITANCE = 1
 COMPUTER_SETTINGS_DISABLED = 2
-
-
-def _load(name: str) -> t.Any:
-    """A collection module_utils file loaded by path under its collection name (stdlib-only modules)."""
-    qualified = "%s.%s" % (_PACKAGE, name)
-    if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, MODULE_UTILS / ("%s.py" % name))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[qualified] = module
-        spec.loader.exec_module(module)
-    return sys.modules[qualified]
-
-
-principals = _load("_gpo_principals")
-gplink = _load("_gpo_gplink")
-inf = _load("_gpo_inf")
 
 
 class PolicyError(RuntimeError):
@@ -166,18 +149,18 @@ class DomainPolicySource:
             self.last_gpos = []
             return {}
         computer_dn = _first(found[0], "dn")
-        containers = {gplink.normalize_dn(_first(r, "dn")): r for r in self.directory.search(
+        containers = {dn.normalize_dn(_first(r, "dn")): r for r in self.directory.search(
             self.domain_dn, "(|(objectClass=organizationalUnit)(objectClass=domainDNS))", ["gPLink", "gPOptions"])}
         chain = []
-        current = gplink.parent_dn(computer_dn)
+        current = dn.parent_dn(computer_dn)
         while current:
-            record = containers.get(gplink.normalize_dn(current))
+            record = containers.get(dn.normalize_dn(current))
             if record is not None:
                 options = _first(record, "gPOptions", "0")
                 chain.append((current, _first(record, "gPLink"), int(options) if options.strip().isdigit() else 0))
-            if gplink.normalize_dn(current) == gplink.normalize_dn(self.domain_dn):
+            if dn.normalize_dn(current) == dn.normalize_dn(self.domain_dn):
                 break
-            current = gplink.parent_dn(current)
+            current = dn.parent_dn(current)
         chain.reverse()
         flags = {}
         for record in self.directory.search("CN=Policies,CN=System,%s" % self.domain_dn,
@@ -201,8 +184,8 @@ class DomainPolicySource:
         return self._resolve(rights)
 
     def _resolve(self, rights: dict[str, list[str]]) -> dict[str, list[dict[str, str | None]]]:
-        sids = {principals.normalize_sid(h) for holders in rights.values() for h in holders if principals.is_sid(h)}
-        names = {h for holders in rights.values() for h in holders if not principals.is_sid(h)}
+        sids = {sid_rules.normalize_sid(h) for holders in rights.values() for h in holders if sid_rules.is_sid(h)}
+        names = {h for holders in rights.values() for h in holders if not sid_rules.is_sid(h)}
         by_sid: dict[str, str] = {}
         by_name: dict[str, tuple[str, str]] = {}
         account_names = {n.split("\\", 1)[-1] for n in names if not principals.well_known_sid(n)}
@@ -219,8 +202,8 @@ class DomainPolicySource:
         for right, holders in rights.items():
             entries: list[dict[str, str | None]] = []
             for holder in holders:
-                if principals.is_sid(holder):
-                    sid = principals.normalize_sid(holder)
+                if sid_rules.is_sid(holder):
+                    sid = sid_rules.normalize_sid(holder)
                     entries.append({"sid": sid, "name": principals.well_known_name(sid) or by_sid.get(sid)})
                     continue
                 known = principals.well_known_sid(holder)

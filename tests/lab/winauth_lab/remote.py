@@ -40,7 +40,7 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .iis.collection import remote_contract
+from .collection import remote_contract
 from .iis.config import RemoteError
 from .iis.scripts import HANDLERS
 

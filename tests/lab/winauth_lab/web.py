@@ -37,526 +37,31 @@ backend answered. HTTP.sys's own answers (400, 404, 503) do not carry it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime
-import hashlib
 import http.client
 import itertools
-import json
 import os
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
 import traceback
 import typing as t
-from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 from . import webconfig
-from .iis import runtime, scripts
+from .iis import runtime
 from .iis.config import ConfigEngine
+from .webauth import Authenticator, ConnState
+from .webnode import Logs, WebConfig, utc_now
+from .webproxy import ArrProxy
+from .webworkers import Keys, Workers
 
-HTTP_PORT = 80
-HTTPS_PORT = 443
-FAILED_LOGON_RETRY = 2.0       # seconds before a failed worker start is tried again
-KEYTAB_TTL = 30.0               # seconds an exported pool-identity keytab is trusted before re-export
 IDLE_TIMEOUT = 120.0
 MAX_BODY = 4 * 1024 * 1024
-SEC_E_NO_CREDENTIALS = 2148074254     # logged on NTLM's challenge leg (401.1)
-SEC_E_LOGON_DENIED = 2148074252       # a logon (ticket or NTLM response) the server refused (401.1)
-ERROR_ACCESS_DENIED = 5               # the anonymous first request when anonymous is off (401.2)
-ERROR_INTERNET_CANNOT_CONNECT = 12029  # ARR could not reach a farm server (502.3)
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-               "transfer-encoding", "upgrade", "content-length"}
 _QUIET = (ssl.SSLError, ConnectionError, TimeoutError, socket.timeout, EOFError)
-# Well-known SIDs in the token of a domain account's batch logon. Not IIS_IUSRS: IIS adds the virtual
-# ApplicationPoolIdentity accounts to it at run time, but a domain account logs on (LogonUser, batch) before
-# any such membership, so it needs the right itself or through a group it really belongs to.
-_TOKEN_WELL_KNOWN = ("S-1-1-0", "S-1-5-11", "S-1-5-3", "S-1-5-32-545")
-_KRB5_OID = bytes.fromhex("2a864886f712010202")         # 1.2.840.113554.1.2.2
-_MS_KRB5_OID = bytes.fromhex("2a864882f712010202")      # 1.2.840.48018.1.2.2
-W3C_FIELDS = ("date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username "
-              "c-ip cs(User-Agent) cs(Referer) cs-host sc-status sc-substatus sc-win32-status time-taken")
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-@dataclass
-class WebConfig:
-    """What one web endpoint process needs; stored as web/web.json in the node's directory."""
-
-    name: str
-    address: str
-    fqdn: str
-    node_dir: str
-    cert: str
-    key: str
-    ca_cert: str
-    realm: str
-    netbios: str
-    dc_host: str
-    smb_conf: str
-    sam_ldb: str
-    domain_dn: str
-    computer_keytab: str
-    http_port: int = HTTP_PORT
-    https_port: int = HTTPS_PORT
-
-    @classmethod
-    def load(cls, path: Path) -> "WebConfig":
-        return cls(**json.loads(path.read_text()))
-
-    def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-
-    @property
-    def web_dir(self) -> Path:
-        return Path(self.node_dir) / "web"
-
-
-# --- logs ------------------------------------------------------------------------------------------
-
-class Logs:
-    """The node's W3C log, HTTPERR log, event log and the lab's per-request JSON log."""
-
-    def __init__(self, web_dir: Path, node: str) -> None:
-        self.dir = web_dir
-        self.node = node
-        self.lock = threading.Lock()
-
-    @property
-    def w3c(self) -> Path:
-        return self.dir / "u_ex.log"
-
-    def _append(self, path: Path, line: str, header: str = "") -> None:
-        with self.lock:
-            new = not path.exists() or path.stat().st_size == 0
-            with open(path, "a", encoding="utf-8") as handle:
-                if new and header:
-                    handle.write(header)
-                handle.write(line + "\n")
-
-    def request(self, fields: dict[str, t.Any]) -> None:
-        now = _now()
-        header = ("#Software: Microsoft Internet Information Services 10.0 (webfarm.winauth lab node %s)\n"
-                  "#Version: 1.0\n#Date: %s\n#Fields: %s\n" % (self.node, now.strftime("%Y-%m-%d %H:%M:%S"), W3C_FIELDS))
-
-        def w(value: t.Any) -> str:
-            text = str(value) if value not in (None, "") else "-"
-            return text.replace(" ", "+")
-        line = " ".join([now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S")] + [w(fields.get(k)) for k in (
-            "site", "computer", "s_ip", "method", "uri_stem", "uri_query", "s_port", "username", "c_ip", "user_agent",
-            "referer", "host", "status", "substatus", "win32", "time_taken")])
-        self._append(self.w3c, line, header)
-
-    def httperr(self, client: tuple[str, int], server: tuple[str, int], method: str, url: str, status: int,
-                site_id: str, reason: str, queue: str = "-") -> None:
-        now = _now()
-        header = ("#Software: Microsoft HTTP API 2.0 (webfarm.winauth lab node %s)\n#Version: 1.0\n#Date: %s\n"
-                  "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status s-siteid "
-                  "s-reason s-queuename\n" % (self.node, now.strftime("%Y-%m-%d %H:%M:%S")))
-        line = " ".join([now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"), client[0], str(client[1]), server[0],
-                         str(server[1]), "HTTP/1.1", method, url.replace(" ", "+"), str(status), site_id, reason,
-                         queue])
-        self._append(self.dir / "httperr.log", line, header)
-
-    def event(self, source: str, event_id: int, level: str, message: str) -> None:
-        record = {"time": _now().isoformat(timespec="milliseconds"), "node": self.node, "source": source,
-                  "id": event_id, "level": level, "message": message}
-        self._append(self.dir / "events.log", json.dumps(record))
-
-    def detail(self, record: dict[str, t.Any]) -> None:
-        record = dict({"time": _now().isoformat(timespec="milliseconds"), "node": self.node}, **record)
-        self._append(self.dir / "web.log", json.dumps(record, default=str))
-
-
-# --- keys ------------------------------------------------------------------------------------------
-
-class Keys:
-    """Keytabs of the accounts whose keys decrypt tickets on this node (exported from the lab AD)."""
-
-    def __init__(self, config: WebConfig) -> None:
-        self.config = config
-        self.dir = config.web_dir / "keytabs"
-        self.locks: dict[str, threading.Lock] = {}
-        self.guard = threading.Lock()
-
-    def keytab(self, account: str) -> Path:
-        if account.upper() == "%s$" % self.config.name.upper():
-            return Path(self.config.computer_keytab)      # the node's own, exported by the node fleet
-        safe = "".join(c if c.isalnum() or c in "-_.$" else "_" for c in account.lower())
-        path = self.dir / ("%s.keytab" % safe)
-        with self.guard:
-            lock = self.locks.setdefault(safe, threading.Lock())
-        with lock:
-            try:
-                fresh = time.time() - path.stat().st_mtime < KEYTAB_TTL
-            except OSError:
-                fresh = False
-            if fresh:
-                return path
-            self.dir.mkdir(parents=True, exist_ok=True)
-            scratch = path.with_suffix(".new")
-            scratch.unlink(missing_ok=True)
-            proc = subprocess.run(["samba-tool", "domain", "exportkeytab", str(scratch), "--principal=%s" % account,
-                                   "-s", self.config.smb_conf], capture_output=True, text=True, timeout=60,
-                                  check=False)
-            if proc.returncode != 0 or not scratch.exists():
-                raise KeyError("cannot export the keys of %s from the lab AD: %s"
-                               % (account, (proc.stdout + proc.stderr).strip()[-300:]))
-            os.chmod(scratch, 0o600)
-            os.replace(scratch, path)
-            return path
-
-
-# --- worker processes (application pool logon) -----------------------------------------------------
-
-@dataclass
-class Worker:
-    signature: tuple
-    ok: bool
-    reason: str = ""
-    started: float = field(default_factory=time.time)
-
-
-class Workers:
-    """One worker per application pool, started on demand, as WAS does."""
-
-    def __init__(self, config: WebConfig, logs: Logs) -> None:
-        self.config = config
-        self.logs = logs
-        self.workers: dict[str, Worker] = {}
-        self.lock = threading.Lock()
-        self.starting: dict[str, threading.Lock] = {}
-
-    def _generation(self) -> int:
-        """runtime.json changes on start, stop and recycle: a new worker generation."""
-        try:
-            return (Path(self.config.node_dir) / runtime.RUNTIME_FILE).stat().st_mtime_ns
-        except OSError:
-            return 0
-
-    def ensure(self, app_pool: webconfig.Pool) -> Worker:
-        secret = hashlib.sha256((app_pool.password or "").encode("utf-8")).hexdigest()
-        signature = (app_pool.identity_type, app_pool.username.lower(), secret, self._generation())
-        key = app_pool.name.lower()
-        with self.lock:
-            lock = self.starting.setdefault(key, threading.Lock())
-        with lock:
-            worker = self.workers.get(key)
-            if worker is not None and worker.signature == signature and (
-                    worker.ok or time.time() - worker.started < FAILED_LOGON_RETRY):
-                return worker
-            ok, reason = self._logon(app_pool)
-            worker = Worker(signature, ok, reason)
-            self.workers[key] = worker
-            if not ok:
-                self.logs.event("WAS", 5021, "Warning",
-                                "The identity of application pool %s is invalid. The user name or password that is "
-                                "specified for the identity may be incorrect, or the user may not have batch logon "
-                                "rights. If the identity is not corrected, the application pool will be disabled when "
-                                "the application pool receives its first request. [lab: %s]"
-                                % (app_pool.name, reason))
-            return worker
-
-    def _logon(self, app_pool: webconfig.Pool) -> tuple[bool, str]:
-        if app_pool.identity_type != "SpecificUser":
-            return True, ""
-        if not app_pool.is_domain_account:
-            return False, "%s is not an account of the lab's domain (the lab has no local accounts)" % (
-                app_pool.username or "(empty user name)")
-        if app_pool.password is None:
-            return False, "the stored password of %s cannot be read (not written by the lab)" % app_pool.username
-        error = self._bind(app_pool)
-        if error:
-            return False, "logon failure for %s: %s" % (app_pool.username, error)
-        return self._batch_right(app_pool)
-
-    def _bind(self, app_pool: webconfig.Pool) -> str:
-        import ldap3  # pylint: disable=import-outside-toplevel
-
-        name = app_pool.username
-        if "\\" in name:
-            name = "%s\\%s" % (self.config.netbios, name.split("\\", 1)[1])
-        if not app_pool.password:
-            return "empty password"
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=self.config.ca_cert)
-        server = ldap3.Server(self.config.dc_host, port=636, use_ssl=True, tls=tls, connect_timeout=10)
-        connection = ldap3.Connection(server, user=name, password=app_pool.password, authentication=ldap3.SIMPLE,
-                                      raise_exceptions=False, receive_timeout=10)
-        try:
-            if connection.bind():
-                return ""
-            return "unknown user name or bad password (%s)" % (connection.result.get("message") or "").strip()
-        except ldap3.core.exceptions.LDAPException as exc:
-            return "the domain controller could not be reached: %s" % exc
-        finally:
-            connection.unbind()
-
-    def _ldb(self, base: str, expression: str, attrs: list[str], scope: str = "sub") -> list[dict[str, list[str]]]:
-        proc = subprocess.run(["ldbsearch", "-H", self.config.sam_ldb, "-b", base, "-s", scope, expression, *attrs],
-                              capture_output=True, text=True, timeout=60, check=False)
-        records, current = [], {}
-        for line in proc.stdout.splitlines() + [""]:
-            if not line.strip():
-                if current:
-                    records.append(current)
-                current = {}
-                continue
-            if line.startswith("#") or line.startswith("ref:"):
-                continue
-            name, sep, value = line.partition(": ")
-            if sep:
-                current.setdefault(name.lower(), []).append(value.strip())
-        return records
-
-    def _batch_right(self, app_pool: webconfig.Pool) -> tuple[bool, str]:
-        found = self._ldb(self.config.domain_dn, "(sAMAccountName=%s)" % app_pool.account, ["objectSid"])
-        if not found or "dn" not in found[0]:
-            return False, "logon failure: no account %s in the domain" % app_pool.username
-        dn = found[0]["dn"][0]
-        sids = {s.upper() for s in found[0].get("objectsid", [])}
-        for record in self._ldb(dn, "(objectClass=*)", ["tokenGroups"], scope="base"):
-            sids |= {s.upper() for s in record.get("tokengroups", [])}
-        sids |= set(_TOKEN_WELL_KNOWN)
-        node = SimpleNamespace(node_dir=Path(self.config.node_dir))
-        holders = scripts.run_user_rights({"rights": ["SeBatchLogonRight"]}, node, {})["rights"]["SeBatchLogonRight"]
-        names = {("%s\\%s" % (self.config.netbios, app_pool.account)).lower(), app_pool.account.lower(),
-                 app_pool.username.lower()}
-        for holder in holders:
-            if (holder.get("sid") or "").upper() in sids or (holder.get("name") or "").lower() in names:
-                return True, ""
-        shown = ", ".join(h.get("name") or h.get("sid") or "?" for h in holders) or "nobody"
-        applied = (Path(self.config.node_dir) / scripts.APPLIED_POLICY_FILE).exists()
-        return False, ("%s does not hold SeBatchLogonRight (Log on as a batch job) on %s: the right is held by %s "
-                       "(%s)" % (app_pool.username, self.config.name, shown,
-                                 "domain policy applied at the last gpupdate" if applied else "local policy"))
-
-
-# --- authentication ----------------------------------------------------------------------------------
-
-@dataclass
-class ConnState:
-    """Per TCP connection, as HTTP.sys and IIS keep it."""
-
-    id: int
-    identity: str | None = None
-    mechanism: str = ""
-    worker: tuple = ()               # the worker (pool, start time) that authenticated the connection
-    pending: t.Any = None
-    pending_kind: str = ""
-
-
-@dataclass
-class AuthOutcome:
-    ok: bool
-    status: int = 200
-    substatus: int = 0
-    win32: int = 0
-    headers: list[str] = field(default_factory=list)
-    user: str = ""
-    mechanism: str = ""
-    detail: dict[str, t.Any] = field(default_factory=dict)
-
-
-def _spnego_kind(token: bytes) -> tuple[str, bytes]:
-    """ntlm | kerberos | spnego-kerberos | spnego-ntlm | spnego-continue | unknown, and the inner mech token."""
-    from spnego._asn1 import unpack_asn1  # pylint: disable=import-outside-toplevel
-    from spnego._spnego import NegTokenInit, unpack_token  # pylint: disable=import-outside-toplevel
-
-    if token.startswith(b"NTLMSSP\0"):
-        return "ntlm", token
-    if token[:1] == b"\xa1":
-        return "spnego-continue", b""
-    if token[:1] != b"\x60":
-        return "unknown", b""
-    try:
-        body = unpack_asn1(token)[0].b_data
-        oid = body[2:2 + body[1]] if body[:1] == b"\x06" else b""
-        if oid in (_KRB5_OID, _MS_KRB5_OID):
-            return "kerberos", token
-        parsed = unpack_token(token)
-    except Exception:  # pylint: disable=broad-except
-        return "unknown", b""
-    if isinstance(parsed, NegTokenInit):
-        mech_token = parsed.mech_token or b""
-        if mech_token.startswith(b"NTLMSSP\0"):
-            return "spnego-ntlm", mech_token
-        first = (parsed.mech_types or [""])[0]
-        if mech_token[:1] == b"\x60" or first in ("1.2.840.113554.1.2.2", "1.2.840.48018.1.2.2"):
-            return "spnego-kerberos", mech_token
-        if first == "1.3.6.1.4.1.311.2.2.10":
-            return "spnego-ntlm", mech_token
-    return "unknown", b""
-
-
-def _ticket_spn(mech_token: bytes) -> str:
-    """The SPN a Kerberos AP-REQ's ticket was issued for (read from the token, for the lab's log)."""
-    from spnego._asn1 import unpack_asn1  # pylint: disable=import-outside-toplevel
-    from spnego._context import GSSMech  # pylint: disable=import-outside-toplevel
-    from spnego._spnego import unpack_token  # pylint: disable=import-outside-toplevel
-
-    try:
-        body = unpack_asn1(mech_token)[0].b_data            # [APPLICATION 0]: the mech OID, then the inner token
-        message = unpack_token(body[2 + body[1]:], mech=GSSMech.kerberos, unwrap=True)
-        ticket = message.ticket
-        return "%s@%s" % ("/".join(_text(p) for p in ticket.sname.value), _text(ticket.realm))
-    except Exception:  # pylint: disable=broad-except
-        return ""
-
-
-def _text(value: t.Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-class Authenticator:
-    """IIS's Windows authentication for one node: providers, Kerberos keys per location, NTLM."""
-
-    def __init__(self, config: WebConfig, keys: Keys) -> None:
-        self.config = config
-        self.keys = keys
-
-    def windows_name(self, principal: str) -> str:
-        user, _at, realm = principal.partition("@")
-        if "\\" in user:
-            domain, name = user.split("\\", 1)
-            if domain.upper() in (self.config.netbios.upper(), self.config.realm.upper()):
-                return "%s\\%s" % (self.config.netbios, name)
-            return user
-        if not realm or realm.upper() == self.config.realm.upper():
-            return "%s\\%s" % (self.config.netbios, user)
-        return principal
-
-    def authenticate(self, header: str | None, conn: ConnState, settings: webconfig.AuthSettings,
-                     keys: webconfig.KeySource, worker: tuple = ()) -> AuthOutcome:
-        """IIS's decision for one request. A connection stays authenticated (requests without a header are
-        served as its user) while the worker that authenticated it runs and the location's settings allow it:
-        NTLM unless authPersistSingleRequest, Kerberos only with authPersistNonNTLM."""
-        outcome = self._authenticate(header, conn, settings, keys)
-        if outcome.ok and outcome.mechanism in ("ntlm", "kerberos") and header:
-            conn.worker = worker
-        return outcome
-
-    def _persisted(self, conn: ConnState, settings: webconfig.AuthSettings) -> bool:
-        if not conn.identity or conn.pending is not None or settings.auth_persist_single_request:
-            return False
-        return conn.mechanism == "ntlm" or settings.auth_persist_non_ntlm
-
-    def _authenticate(self, header: str | None, conn: ConnState, settings: webconfig.AuthSettings,
-                      keys: webconfig.KeySource) -> AuthOutcome:
-        if settings.anonymous:
-            return AuthOutcome(True, mechanism="anonymous")
-        if not settings.windows:
-            return AuthOutcome(False, 401, 2, ERROR_ACCESS_DENIED, detail={"why": "neither anonymous nor Windows "
-                                                                                  "authentication is enabled here"})
-        challenge = settings.challenges()
-        if not header:
-            if self._persisted(conn, settings):
-                return AuthOutcome(True, user=conn.identity or "", mechanism=conn.mechanism,
-                                   detail={"persisted": "the connection was authenticated earlier (%s)"
-                                                        % conn.mechanism})
-            return AuthOutcome(False, 401, 2, ERROR_ACCESS_DENIED, challenge)
-        parts = header.strip().split(None, 1)
-        scheme = parts[0].lower()
-        try:
-            token = base64.b64decode(parts[1].strip() if len(parts) > 1 else "", validate=True)
-        except (binascii.Error, ValueError):
-            token = b""
-        offered = {c.lower() for c in challenge}
-        if scheme not in offered or not token:
-            conn.pending = None
-            return AuthOutcome(False, 401, 2, ERROR_ACCESS_DENIED, challenge,
-                               detail={"why": "the client used %s, which this location does not offer (providers: "
-                                              "%s)" % (parts[0], ", ".join(settings.providers) or "none")})
-        kind, mech_token = _spnego_kind(token)
-        if kind == "spnego-continue" and conn.pending is not None:
-            kind = conn.pending_kind
-        if kind in ("ntlm", "spnego-ntlm"):
-            if scheme == "negotiate" and not settings.negotiate_allows_ntlm and not (
-                    kind == "ntlm" and settings.offers_ntlm):
-                conn.pending = None
-                return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge,
-                                   detail={"mechanism": "ntlm", "why": "the provider is Negotiate:Kerberos, which "
-                                                                       "refuses NTLM"})
-            return self._ntlm(scheme, kind, token, conn, settings, challenge)
-        if kind in ("kerberos", "spnego-kerberos"):
-            return self._kerberos(scheme, kind, token, mech_token, conn, settings, keys, challenge)
-        conn.pending = None
-        return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge, detail={"why": "unrecognised token"})
-
-    def _ntlm(self, scheme: str, kind: str, token: bytes, conn: ConnState, settings: webconfig.AuthSettings,
-              challenge: list[str]) -> AuthOutcome:
-        import spnego  # pylint: disable=import-outside-toplevel
-        from spnego.exceptions import SpnegoError  # pylint: disable=import-outside-toplevel
-
-        first = token.startswith(b"NTLMSSP\0") and int.from_bytes(token[8:12], "little") == 1 or \
-            kind == "spnego-ntlm" and token[:1] == b"\x60"
-        context = None if first else conn.pending
-        try:
-            if context is None:
-                context = spnego.server(protocol="ntlm" if kind == "ntlm" else "negotiate")
-            out = context.step(token)
-            complete = context.complete
-        except (SpnegoError, Exception) as exc:  # pylint: disable=broad-except
-            conn.pending = None
-            return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge,
-                               detail={"mechanism": "ntlm", "why": "NTLM logon failed: %s" % exc})
-        reply = ["%s %s" % ("Negotiate" if scheme == "negotiate" else "NTLM",
-                            base64.b64encode(out).decode("ascii"))] if out else []
-        if not complete:
-            conn.pending, conn.pending_kind = context, kind
-            return AuthOutcome(False, 401, 1, SEC_E_NO_CREDENTIALS, reply or challenge,
-                               detail={"mechanism": "ntlm", "why": "NTLM challenge"})
-        conn.pending = None
-        user = self.windows_name(str(context.client_principal or "?"))
-        conn.identity, conn.mechanism = user, "ntlm"
-        return AuthOutcome(True, headers=reply, user=user, mechanism="ntlm")
-
-    def _kerberos(self, scheme: str, kind: str, token: bytes, mech_token: bytes, conn: ConnState,
-                  settings: webconfig.AuthSettings, keys: webconfig.KeySource, challenge: list[str]) -> AuthOutcome:
-        import gssapi  # pylint: disable=import-outside-toplevel
-
-        del scheme
-        spn = _ticket_spn(mech_token if kind == "spnego-kerberos" else token)
-        detail: dict[str, t.Any] = {"mechanism": "kerberos", "ticket_spn": spn, "key_account": keys.account,
-                                    "key_reason": keys.reason}
-        conn.pending = None
-        if not keys.account:
-            detail["why"] = "no account's keys are available here: %s" % keys.reason
-            return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge, detail=detail)
-        try:
-            keytab = self.keys.keytab(keys.account)
-        except KeyError as exc:
-            detail["why"] = str(exc)
-            return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge, detail=detail)
-        try:
-            creds = gssapi.Credentials(usage="accept", store={"keytab": "FILE:%s" % keytab})
-            context = gssapi.SecurityContext(creds=creds, usage="accept")
-            out = context.step(token)
-            complete = context.complete
-        except gssapi.exceptions.GSSError as exc:
-            error_token = getattr(exc, "token", None)
-            detail["why"] = "the ticket for %s could not be decrypted with the keys of %s: %s" % (
-                spn or "the service", keys.account, " ".join(str(exc).split()))
-            headers = ["Negotiate %s" % base64.b64encode(error_token).decode("ascii")] if error_token else challenge
-            return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, headers, detail=detail)
-        if not complete:
-            detail["why"] = "the Kerberos exchange needs another leg, which the lab does not model"
-            return AuthOutcome(False, 401, 1, SEC_E_LOGON_DENIED, challenge, detail=detail)
-        user = self.windows_name(str(context.initiator_name))
-        conn.identity, conn.mechanism = user, "kerberos"
-        headers = ["Negotiate %s" % base64.b64encode(out).decode("ascii")] if out else []
-        return AuthOutcome(True, headers=headers, user=user, mechanism="kerberos", detail=detail)
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -641,12 +146,12 @@ class WebServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         if isinstance(sys.exc_info()[1], _QUIET):
             return
-        print("%s %s connection from %s failed:" % (_now().isoformat(), self.scheme, client_address[0]),
+        print("%s %s connection from %s failed:" % (utc_now().isoformat(), self.scheme, client_address[0]),
               file=sys.stderr)
         traceback.print_exc()
 
 
-class WebHandler(BaseHTTPRequestHandler):
+class WebHandler(ArrProxy, BaseHTTPRequestHandler):
     server: WebServer
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/10.0"
@@ -840,109 +345,6 @@ class WebHandler(BaseHTTPRequestHandler):
                            rewrite.reason.encode("utf-8"), reason=rewrite.reason or None)
 
     # -- ARR ----------------------------------------------------------------------------------------------
-    def _proxy(self, rewrite: webconfig.RewriteResult, body: bytes, outcome: AuthOutcome, site: webconfig.Site,
-               host: str, query: str, started: float, record: dict[str, t.Any]) -> None:
-        node = self.server.node
-        engine = node.engine()
-        target = urlsplit(rewrite.url)
-        if not webconfig.proxy_enabled(engine):
-            record["why"] = "URL Rewrite rewrote to %s but ARR's proxy (system.webServer/proxy) is off" % rewrite.url
-            self._iis_response(404, 4, 2, outcome.user, [], site, host, query, started, record, b"Not Found")
-            return
-        farm = webconfig.farm(engine, target.hostname or "")
-        scheme = target.scheme.lower()
-        cookie = ""
-        if farm is not None:
-            server = self._affinity(farm) or node.pick(farm)
-            if server is None or not farm.enabled:
-                record["why"] = "web farm %s has no enabled server" % farm.name
-                self._iis_response(503, 0, 0, outcome.user, [], site, host, query, started, record, b"")
-                return
-            address, port = server.address, server.https_port if scheme == "https" else server.http_port
-            preserve, xff, arr_header, keep = (farm.preserve_host_header, farm.x_forwarded_for,
-                                               farm.arr_response_header, farm.keep_alive)
-            if farm.use_cookie and self._cookie(farm.cookie_name) != _affinity_value(server.address):
-                cookie = "%s=%s;Path=/;Domain=%s" % (farm.cookie_name, _affinity_value(server.address),
-                                                     host.split(":")[0])
-        else:
-            address = target.hostname or ""
-            port = target.port or (443 if scheme == "https" else 80)
-            preserve, xff, arr_header, keep = False, "X-Forwarded-For", True, True
-        path = target.path or "/"
-        if target.query:
-            path += "?" + target.query
-        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"]
-        headers.append(("Host", host if preserve else (address if port in (80, 443) else "%s:%d" % (address, port))))
-        headers.append((xff, "%s:%d" % self.client_address[:2]))
-        headers.append(("X-Original-URL", self.path))
-        headers.append(("X-ARR-LOG-ID", "lab-%d" % self.conn.id))
-        record["backend"] = "%s://%s:%d" % (scheme, address, port)
-        try:
-            response, payload = self._forward(scheme, address, port, path, headers, body, keep)
-        except (OSError, http.client.HTTPException) as exc:
-            record["why"] = "ARR could not reach %s:%d: %s" % (address, port, exc)
-            self._iis_response(502, 3, ERROR_INTERNET_CANNOT_CONNECT, outcome.user, [], site, host, query, started,
-                               record, b"502.3 Bad Gateway")
-            return
-        relayed = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP
-                   and k.lower() not in ("server", "date")]
-        if cookie:
-            relayed.append(("Set-Cookie", cookie))
-        if arr_header:
-            relayed.append(("X-Powered-By", "ARR/3.0"))
-        self._send(response.status, payload, relayed, reason=response.reason)
-        self._log(site, host, query, response.status, 0, 0, outcome.user, started)
-        node.logs.detail(dict(record, status=response.status, served_by=response.getheader("X-Served-By")))
-
-    def _cookie(self, name: str) -> str:
-        for header in self.headers.get_all("Cookie") or []:
-            for part in header.split(";"):
-                key, _sep, value = part.strip().partition("=")
-                if key == name:
-                    return value
-        return ""
-
-    def _affinity(self, farm: webconfig.Farm) -> webconfig.FarmServer | None:
-        """The server the client's affinity cookie names, when the farm uses client affinity."""
-        if not farm.use_cookie:
-            return None
-        wanted = self._cookie(farm.cookie_name)
-        for server in farm.servers:
-            if server.enabled and wanted and _affinity_value(server.address) == wanted:
-                return server
-        return None
-
-    def _forward(self, scheme: str, address: str, port: int, path: str, headers: list[tuple[str, str]],
-                 body: bytes, keep: bool) -> tuple[http.client.HTTPResponse, bytes]:
-        node = self.server.node
-        for attempt in (1, 2):
-            key, connection = node.backend_connection(scheme, address, port)
-            try:
-                connection.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
-                for name, value in headers:
-                    connection.putheader(name, value)
-                connection.putheader("Content-Length", str(len(body)))
-                if not keep:
-                    connection.putheader("Connection", "close")
-                connection.endheaders(body)
-                response = connection.getresponse()
-                payload = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                connection.close()      # a pooled connection the server had closed: try a fresh one
-                if attempt == 2:
-                    raise
-                continue
-            except BaseException:
-                connection.close()
-                raise
-            node.release(key, connection, keep and not response.will_close)
-            return response, payload
-        raise OSError("unreachable")
-
-
-def _affinity_value(address: str) -> str:
-    """ARR's affinity cookie value names the server by a hash."""
-    return hashlib.sha256(address.lower().encode("utf-8")).hexdigest()
 
 
 def _unauthorized(substatus: int) -> bytes:
@@ -975,7 +377,7 @@ def serve(config_path: Path) -> int:
     for thread in threads:
         thread.start()
     print("%s lab web %s listening on http://%s:%d and https://%s:%d" % (
-        _now().isoformat(), config.name, config.address, config.http_port, config.address, config.https_port),
+        utc_now().isoformat(), config.name, config.address, config.http_port, config.address, config.https_port),
         flush=True)
     stopping.wait()
     for server in servers:
@@ -986,7 +388,7 @@ def serve(config_path: Path) -> int:
             (config.web_dir / "web.pid").unlink()
     except OSError:
         pass
-    print("%s lab web %s stopped" % (_now().isoformat(), config.name), flush=True)
+    print("%s lab web %s stopped" % (utc_now().isoformat(), config.name), flush=True)
     return 0
 
 

@@ -23,9 +23,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from .iis import config as twin
-from .iis.collection import iis_schema as S
-
-MACHINE_IDENTITIES = ("ApplicationPoolIdentity", "NetworkService", "LocalSystem")
+from .collection import acceptor, iis_schema as S, iis_sections as sections
 
 
 def _values(element: dict | None) -> dict[str, t.Any]:
@@ -147,40 +145,20 @@ class Pool:
     auto_start: bool = True
 
     @property
-    def is_machine(self) -> bool:
-        """The pool acts on the network as the computer account."""
-        return self.identity_type in MACHINE_IDENTITIES
-
-    @property
     def is_domain_account(self) -> bool:
-        if self.identity_type != "SpecificUser" or not self.username:
-            return False
-        if "@" in self.username:
-            return True
-        if "\\" in self.username:
-            return self.username.split("\\", 1)[0] not in (".", "")
-        return self.username.endswith("$")
+        return acceptor.is_domain_identity(self.identity_type, self.username)
 
     @property
     def account(self) -> str:
         """The sAMAccountName of a domain identity (``cam-svc`` for ``CAMTEST\\cam-svc``)."""
-        name = self.username
-        if "\\" in name:
-            name = name.split("\\", 1)[1]
-        elif "@" in name:
-            name = name.split("@", 1)[0]
-        return name
+        return acceptor.account_name(self.username)
 
     def display(self) -> str:
-        if self.identity_type == "SpecificUser":
-            return self.username
-        if self.identity_type == "ApplicationPoolIdentity":
-            return "IIS APPPOOL\\%s" % self.name
-        return self.identity_type
+        return acceptor.identity_label(self.identity_type, self.username, self.name)
 
 
 def pool(engine: twin.ConfigEngine, name: str) -> Pool | None:
-    section = S.get_section(S.APPLICATION_POOLS)
+    section = sections.get_section(S.APPLICATION_POOLS)
     view = engine.view(section, "")
     found = twin._descend(view, [{"name": name}], section)  # pylint: disable=protected-access  # the twin's merge
     if found is None:
@@ -210,7 +188,7 @@ class AuthSettings:
 
     @property
     def offers_negotiate(self) -> bool:
-        return any(p.lower().startswith("negotiate") for p in self.providers)
+        return acceptor.offers_kerberos(self.providers)
 
     @property
     def negotiate_allows_ntlm(self) -> bool:
@@ -247,32 +225,11 @@ def auth_settings(engine: twin.ConfigEngine, location: str) -> AuthSettings:
     )
 
 
-@dataclass(frozen=True)
-class KeySource:
-    """Whose Kerberos keys decrypt service tickets at a location, and why."""
-
-    account: str          # sAMAccountName: SERVER1$ or cam-svc; "" when nobody's (no keys)
-    reason: str
-
-
-def acceptor_account(settings: AuthSettings, app_pool: Pool | None, computer: str) -> KeySource:
-    """Kernel mode without useAppPoolCredentials: HTTP.sys, as the machine. Otherwise the pool identity."""
-    machine = "%s$" % computer.upper()
-    if settings.use_kernel_mode and not settings.use_app_pool_credentials:
-        return KeySource(machine, "kernel-mode authentication (useKernelMode=true, useAppPoolCredentials=false): "
-                                  "HTTP.sys decrypts with the computer account %s" % machine)
-    how = ("useAppPoolCredentials=true" if settings.use_kernel_mode else "user-mode authentication "
-           "(useKernelMode=false)")
-    if app_pool is None:
-        return KeySource("", "%s, but the request has no application pool" % how)
-    if app_pool.is_machine:
-        return KeySource(machine, "%s; pool %s runs as %s, which is the computer account %s on the network"
-                         % (how, app_pool.name, app_pool.identity_type, machine))
-    if app_pool.is_domain_account:
-        return KeySource(app_pool.account, "%s: the worker process of pool %s decrypts with the keys of %s"
-                         % (how, app_pool.name, app_pool.username))
-    return KeySource("", "%s; pool %s runs as %s, a local account without Kerberos keys"
-                     % (how, app_pool.name, app_pool.username or app_pool.identity_type))
+def acceptor_account(settings: AuthSettings, app_pool: Pool | None, computer: str) -> acceptor.KeySource:
+    """Whose keys decrypt Kerberos tickets at a location: the collection's own rule (``acceptor``)."""
+    return acceptor.decrypting_account(settings.use_kernel_mode, settings.use_app_pool_credentials,
+                                       app_pool.identity_type if app_pool is not None else None,
+                                       app_pool.username if app_pool is not None else "", computer)
 
 
 # --- URL Rewrite global rules and ARR -------------------------------------------------------------------

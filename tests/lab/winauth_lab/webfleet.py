@@ -28,7 +28,7 @@ from pathlib import Path
 from . import tls
 from .dc import LabError, SambaDC
 from .nodes import LAB_PACKAGE_PARENT, NodeFleet, NodeSpec, find_lab_processes
-from .web import HTTP_PORT, HTTPS_PORT, WebConfig
+from .webnode import HTTP_PORT, HTTPS_PORT, WebConfig
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0

@@ -5,20 +5,14 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.webfarm.winauth.plugins.module_utils._remote_contract import RemoteError, RemoteProtocolError
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._remote_runner import RemoteRunner, action_error
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 
 
-class ActionModule(ActionBase):
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
+class ActionModule(WinauthAction):
+    ARGUMENT_SPEC = {"edits": {"type": "list", "elements": "dict", "required": True}}
+
+    def act(self, args, task_vars, result):
         runner = RemoteRunner(self)
-        try:
-            applied = runner.apply(self._task.args["edits"])
-        except (RemoteError, RemoteProtocolError) as exc:
-            raise AnsibleActionFail(action_error(exc)) from None
+        applied = runner.apply(args["edits"])
         result.update(changed=bool(applied.get("changed")), remote_calls=runner.calls)
-        return result

@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import (
     Plan,
     SecretCheck,
     Target,
     plan_collection,
     plan_item,
 )
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis_action import IISAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
 
 POOLS = "system.applicationHost/applicationPools"
 

@@ -26,7 +26,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from . import secrets
-from .collection import iis_schema as S
+from ..collection import iis_schema as S, iis_sections as sections, iis_values as V
 from .xmldoc import Node, XmlDocument
 
 _LOCK_ATTRS = ("lockAttributes", "lockAllAttributesExcept", "lockElements", "lockAllElementsExcept", "lockItem")
@@ -103,7 +103,7 @@ def values_of(schema: t.Any, raw: dict[str, str]) -> dict[str, t.Any]:
         if attr is None:
             continue
         try:
-            values[attr.name] = text if attr.encrypted else S.parse_stored(attr, text)
+            values[attr.name] = text if attr.encrypted else V.parse_stored(attr, text)
         except S.SchemaValueError:
             values[attr.name] = text
     return values
@@ -114,13 +114,13 @@ def _node_values(schema: t.Any, node: Node) -> dict[str, t.Any]:
 
 
 def _same_item(coll: t.Any, left: dict[str, t.Any], right: dict[str, t.Any]) -> bool:
-    return S.item_identity(coll, left) == S.item_identity(coll, right)
+    return V.item_identity(coll, left) == V.item_identity(coll, right)
 
 
 def _duplicate(coll: t.Any, existing: dict[str, t.Any], new: dict[str, t.Any]) -> bool:
     """IIS refuses an item that repeats any unique key, or all parts of a combined key."""
     if coll.unique_keys:
-        return any(S.values_equal(a, existing.get(a.name, S.default_value(a)), new.get(a.name, S.default_value(a)))
+        return any(V.values_equal(a, existing.get(a.name, V.default_value(a)), new.get(a.name, V.default_value(a)))
                    for a in coll.unique_keys if a.name in new)
     return _same_item(coll, existing, new)
 
@@ -153,7 +153,7 @@ def _merge(view: View, node: Node, level: str) -> None:
             view.items = [i for i in view.items if not _same_item(coll, _values(i), mine)] + [item]
         elif coll is not None and coll.remove and child.name == coll.remove:
             given = {a.name: a.value for a in child.attributes}
-            view.items = [i for i in view.items if not S.key_matches(coll, _values(i), given)]
+            view.items = [i for i in view.items if not V.key_matches(coll, _values(i), given)]
         elif coll is not None and coll.clear and child.name == coll.clear:
             view.items = []
 
@@ -197,10 +197,10 @@ class ConfigEngine:
         if not isinstance(path, str) or not path:
             raise RemoteError("invalid_request", "section must be a section path such as %s"
                               % S.WINDOWS_AUTHENTICATION)
-        schema = S.get_section(path.strip())
+        schema = sections.get_section(path.strip())
         declared = self.declarations().get(path.strip().lower())
         if schema is None or declared is None:
-            known = ", ".join(sorted(S.SECTIONS))
+            known = ", ".join(sorted(sections.SECTIONS))
             why = ("it is not declared in applicationHost.config's <configSections> (is the IIS feature that "
                    "provides it installed?)" if schema is not None else
                    "the lab's configuration engine models only: %s" % known)
@@ -233,7 +233,7 @@ class ConfigEngine:
         return view
 
     def sites(self) -> list[str]:
-        schema = S.get_section(S.SITES)
+        schema = sections.get_section(S.SITES)
         if S.SITES.lower() not in self.declarations():
             return []
         return [raw for raw, _lvl in (i.attrs.get("name") for i in self.view(schema, "").items) if raw]
@@ -303,7 +303,7 @@ class ConfigEngine:
 
     def application_locations(self) -> list[str]:
         """The location path of every application of every site (site order, then application order)."""
-        sites = self._read_at(S.get_section(S.SITES), "", [], {})["element"]
+        sites = self._read_at(sections.get_section(S.SITES), "", [], {})["element"]
         paths = []
         for site in (sites or {}).get("items", []):
             name = site["attributes"]["name"]["value"]
@@ -393,7 +393,7 @@ class ConfigEngine:
             raise RemoteError("unknown_attribute", "%s has no attribute %r" % (element.name, name), **where)
         where["attribute"] = attr.name
         try:
-            value = S.normalize(attr, edit.get("value"))
+            value = V.normalize(attr, edit.get("value"))
         except S.SchemaValueError as exc:
             raise RemoteError("invalid_value", str(exc), **where) from None
         here = _descend(self.view(schema, location), steps, schema)
@@ -404,10 +404,10 @@ class ConfigEngine:
         if lock is not None and _above(lock, location):
             raise RemoteError("section_locked", "%s is locked at %s (lockAttributes); it cannot be changed at "
                               "this path" % (attr.name, _show(lock)), **where)
-        if before is not None and S.values_equal(attr, before, value):
+        if before is not None and V.values_equal(attr, before, value):
             return _result(attr, False, before, value)
         node = self._local(schema, location, steps, create=True)
-        stored = S.to_stored(attr, value)
+        stored = V.to_stored(attr, value)
         if attr.encrypted:
             provider = secrets.POOL_PROVIDER if schema.path == S.APPLICATION_POOLS else secrets.DEFAULT_PROVIDER
             stored = secrets.protect(value, provider)
@@ -428,10 +428,10 @@ class ConfigEngine:
                                       attribute=attr.name, **where)
                 continue
             try:
-                values[attr.name] = S.normalize(attr, given[match])
+                values[attr.name] = V.normalize(attr, given[match])
             except S.SchemaValueError as exc:
                 raise RemoteError("invalid_value", str(exc), attribute=attr.name, **where) from None
-            stored = S.to_stored(attr, values[attr.name])
+            stored = V.to_stored(attr, values[attr.name])
             if attr.encrypted:
                 stored = secrets.protect(values[attr.name])
             attrs.append((attr.name, stored))
@@ -454,7 +454,7 @@ class ConfigEngine:
         if not isinstance(given, dict) or not given:
             raise RemoteError("invalid_request", "remove needs key: the item's key attributes", **where)
         here = _descend(self.view(schema, location), steps, schema)
-        item = next((i for i in here.view.items if S.key_matches(coll, _values(i), given)), None) if here else None
+        item = next((i for i in here.view.items if V.key_matches(coll, _values(i), given)), None) if here else None
         if item is None:
             return {"changed": False}
         if item.lock_item is not None and _above(item.lock_item, location):
@@ -471,7 +471,7 @@ class ConfigEngine:
                               % (coll.add, _show(item.level)), **where)
         node = self._local(schema, location, steps, create=True)
         item_values = _values(item)
-        attrs = [(a.name, S.to_stored(a, item_values.get(a.name, S.default_value(a))))
+        attrs = [(a.name, V.to_stored(a, item_values.get(a.name, V.default_value(a))))
                  for a in (coll.unique_keys[:1] or coll.keys)]
         self._insert_directive(node, coll, coll.remove, attrs, first=False)
         return {"changed": True}
@@ -533,7 +533,7 @@ class ConfigEngine:
     def _local_item(self, node: Node, coll: t.Any, given: dict[str, t.Any]) -> Node | None:
         found = None
         for child in node.children:
-            if child.name == coll.add and S.key_matches(coll, _node_values(coll.item, child), given):
+            if child.name == coll.add and V.key_matches(coll, _node_values(coll.item, child), given):
                 found = child
             elif child.name == coll.clear:
                 found = None
@@ -709,7 +709,7 @@ def _descend(view: View | None, steps: list, schema: t.Any) -> Found | None:
             defaults = _child_defaults(defaults, schema_child)
         else:
             coll = view.schema.collection
-            item = next((i for i in view.items if S.key_matches(coll, _values(i), step)), None)
+            item = next((i for i in view.items if V.key_matches(coll, _values(i), step)), None)
             if item is None:
                 return None
             defaults = _defaults_for(chain, coll)
@@ -746,12 +746,12 @@ def _effective(view: View, defaults: list[View], attr: t.Any) -> tuple[t.Any, st
             if attr.encrypted:
                 return secrets.unprotect(raw), source
             try:
-                return S.parse_stored(attr, raw), source
+                return V.parse_stored(attr, raw), source
             except S.SchemaValueError:
                 return raw, source
     if attr.encrypted:
         return "", "default"
-    return S.default_value(attr), "default"
+    return V.default_value(attr), "default"
 
 
 def _element_json(here: Found, parent: Found | None, location: str) -> dict[str, t.Any]:
@@ -763,7 +763,7 @@ def _element_json(here: Found, parent: Found | None, location: str) -> dict[str,
         if source == "set":
             source = "local"
             if location:
-                pvalue = _effective(parent.view, parent.defaults, attr)[0] if parent else S.default_value(attr)
+                pvalue = _effective(parent.view, parent.defaults, attr)[0] if parent else V.default_value(attr)
                 if pvalue == value:
                     source = "inherited"
         entry: dict[str, t.Any] = {"value": value, "source": source}

@@ -19,7 +19,7 @@ import json
 import typing as t
 from pathlib import Path
 
-from .collection import iis_schema as S
+from ..collection import iis_schema as S, iis_sections as sections
 from .config import ConfigEngine, RemoteError
 
 RUNTIME_FILE = "runtime.json"
@@ -56,7 +56,7 @@ def addressed(entry: dict[str, t.Any], what: str) -> tuple[tuple[str, str, str],
 
 def items(engine: ConfigEngine, kind: tuple[str, str, str]) -> dict[str, dict[str, t.Any]]:
     """name (lower case) -> attribute values of every pool or site in the configuration."""
-    section = S.get_section(S.APPLICATION_POOLS if kind[0] == "applicationPools" else S.SITES)
+    section = sections.get_section(S.APPLICATION_POOLS if kind[0] == "applicationPools" else S.SITES)
     element = engine.read({"section": section.path, "location": "", "path": []})["element"] or {}
     result = {}
     for item in element.get("items", []):

@@ -20,7 +20,7 @@ import tempfile
 import typing as t
 from pathlib import Path
 
-from .collection import iis_schema as S
+from ..collection import iis_schema as S, iis_sections as sections
 from . import runtime
 from .config import ConfigEngine, RemoteError
 from .initial import initial_config
@@ -86,7 +86,7 @@ def _edits_summary(edits: t.Any) -> list[dict[str, t.Any]]:
             continue
         entry = {k: edit.get(k) for k in ("op", "section", "location", "path", "attribute") if edit.get(k) is not None}
         given = edit.get("item") if edit.get("op") == "add" else edit.get("key")
-        section = S.get_section(str(edit.get("section", "")))
+        section = sections.get_section(str(edit.get("section", "")))
         if isinstance(given, dict) and section is not None:
             try:
                 coll = S.resolve_element(section, edit.get("path") or []).collection

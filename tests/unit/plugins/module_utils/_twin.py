@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import SectionState, Target, read_request
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import SectionState, Target, read_request
 from winauth_lab.iis import initial_config
 from winauth_lab.iis.scripts import run_iis_config
 from winauth_lab.remote import NodeContext

@@ -6,21 +6,23 @@ import struct
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import (
-    AD_CONNECTION_ARGSPEC,
-    ADConnectionOptions,
-    ADError,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.explain import explain_ldap_result
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.lookup import (
     discovery_domain,
-    dn_to_dns_domain,
-    explain_ldap_result,
     order_srv_records,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_sasl import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import (
+    AD_CONNECTION_ARGSPEC,
+    ConnectionOptions,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import dn_to_dns_domain
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.sasl import (
     SaslBindError,
     _security_layer_reply,
     run_sasl_exchange,
-    tls_channel_bindings,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.credentials import spnego_channel_bindings
 
 
 def test_every_option_has_an_environment_variable() -> None:
@@ -31,40 +33,40 @@ def test_every_option_has_an_environment_variable() -> None:
 
 @pytest.mark.parametrize("auth", ["simple", "ntlm"])
 def test_clear_text_refused_for_password_binds(auth: str) -> None:
-    options = ADConnectionOptions(auth=auth, tls="none", username="CAMTEST\\a", password="x")
-    with pytest.raises(ADError, match="auth=%s with tls=none is refused" % auth):
+    options = ConnectionOptions(auth=auth, tls="none", username="CAMTEST\\a", password="x")
+    with pytest.raises(InvalidInput, match="auth=%s with tls=none is refused" % auth):
         options.validate()
 
 
 def test_kerberos_without_tls_is_allowed_by_the_client() -> None:
-    ADConnectionOptions(auth="kerberos", tls="none").validate()
+    ConnectionOptions(auth="kerberos", tls="none").validate()
 
 
 @pytest.mark.parametrize("options, message", [
-    (ADConnectionOptions(auth="simple", username="a"), "needs username and password"),
-    (ADConnectionOptions(auth="ntlm", username="plain", password="x"), "DOMAIN\\\\user or user@domain"),
-    (ADConnectionOptions(auth="simple", username="a", password="x", keytab="/nonexistent"), "only applies to auth=kerberos"),
-    (ADConnectionOptions(auth="kerberos", username="a", keytab="/nonexistent"), "does not exist"),
-    (ADConnectionOptions(auth="kerberos", keytab="/nonexistent"), "needs username"),
-    (ADConnectionOptions(auth="kerberos", ca_cert="/nonexistent.pem"), "ca_cert=/nonexistent.pem does not exist"),
-    (ADConnectionOptions(auth="kerberos", port=70000), "port=70000 is not a TCP port"),
-    (ADConnectionOptions(auth="bogus"), "auth='bogus' is not one of"),
+    (ConnectionOptions(auth="simple", username="a"), "needs username and password"),
+    (ConnectionOptions(auth="ntlm", username="plain", password="x"), "DOMAIN\\\\user or user@domain"),
+    (ConnectionOptions(auth="simple", username="a", password="x", keytab="/nonexistent"), "only applies to auth=kerberos"),
+    (ConnectionOptions(auth="kerberos", username="a", keytab="/nonexistent"), "does not exist"),
+    (ConnectionOptions(auth="kerberos", keytab="/nonexistent"), "needs username"),
+    (ConnectionOptions(auth="kerberos", ca_cert="/nonexistent.pem"), "ca_cert=/nonexistent.pem does not exist"),
+    (ConnectionOptions(auth="kerberos", port=70000), "port=70000 is not a TCP port"),
+    (ConnectionOptions(auth="bogus"), "auth='bogus' is not one of"),
 ])
-def test_invalid_combinations_name_the_parameter(options: ADConnectionOptions, message: str) -> None:
-    with pytest.raises(ADError, match=message):
+def test_invalid_combinations_name_the_parameter(options: ConnectionOptions, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
         options.validate()
 
 
 def test_ports_follow_tls_mode() -> None:
-    assert ADConnectionOptions(tls="ldaps").effective_port == 636
-    assert ADConnectionOptions(tls="starttls").effective_port == 389
-    assert ADConnectionOptions(tls="ldaps", port=1636).effective_port == 1636
-    assert ADConnectionOptions(tls="ldaps").gc_port == 3269
-    assert ADConnectionOptions(tls="starttls").gc_port == 3268
+    assert ConnectionOptions(tls="ldaps").effective_port == 636
+    assert ConnectionOptions(tls="starttls").effective_port == 389
+    assert ConnectionOptions(tls="ldaps", port=1636).effective_port == 1636
+    assert ConnectionOptions(tls="ldaps").gc_port == 3269
+    assert ConnectionOptions(tls="starttls").gc_port == 3268
 
 
 def test_password_not_in_repr() -> None:
-    assert "s3cret" not in repr(ADConnectionOptions(username="u", password="s3cret"))
+    assert "s3cret" not in repr(ConnectionOptions(username="u", password="s3cret"))
 
 
 def test_srv_records_ordered_by_priority_then_weight() -> None:
@@ -73,9 +75,9 @@ def test_srv_records_ordered_by_priority_then_weight() -> None:
 
 
 def test_discovery_domain_sources() -> None:
-    assert discovery_domain(ADConnectionOptions(domain="corp.example")) == "corp.example"
-    assert discovery_domain(ADConnectionOptions(username="admin@camtest.local", auth="simple")) == "camtest.local"
-    assert discovery_domain(ADConnectionOptions(username="CAMTEST\\admin", auth="simple")) is None
+    assert discovery_domain(ConnectionOptions(domain="corp.example")) == "corp.example"
+    assert discovery_domain(ConnectionOptions(username="admin@camtest.local", auth="simple")) == "camtest.local"
+    assert discovery_domain(ConnectionOptions(username="CAMTEST\\admin", auth="simple")) is None
 
 
 def test_dn_to_dns_domain() -> None:
@@ -90,7 +92,7 @@ def test_dn_to_dns_domain() -> None:
 ])
 def test_invalid_credentials_subcodes(message: str, meaning: str) -> None:
     text = explain_ldap_result({"result": 49, "description": "invalidCredentials", "message": message}, "LDAP bind",
-                               ADConnectionOptions(username="a@b"))
+                               ConnectionOptions(username="a@b"))
     assert meaning in text and "a@b" in text
 
 
@@ -101,7 +103,7 @@ def test_stronger_auth_message_says_what_to_do() -> None:
 
 def test_insufficient_access_message() -> None:
     text = explain_ldap_result({"result": 50, "description": "insufficientAccessRights", "message": "00000005"},
-                               "modify CN=x", ADConnectionOptions(username="webops@camtest.local"))
+                               "modify CN=x", ConnectionOptions(username="webops@camtest.local"))
     assert "insufficient access rights for webops@camtest.local" in text
 
 
@@ -188,6 +190,6 @@ def test_channel_bindings_from_certificate() -> None:
             .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
             .sign(key, hashes.SHA384()))
     der = cert.public_bytes(serialization.Encoding.DER)
-    bindings = tls_channel_bindings(der)
+    bindings = spnego_channel_bindings(der)
     assert bindings.application_data == b"tls-server-end-point:" + hashlib.sha384(der).digest()
-    assert tls_channel_bindings(None) is None
+    assert spnego_channel_bindings(None) is None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADError
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_objects import parse_identity
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import parse_identity
 
 
 @pytest.mark.parametrize("name, kind, value", [
@@ -28,7 +28,7 @@ def test_downlevel_keeps_domain() -> None:
 
 @pytest.mark.parametrize("name", ["", "   ", "CAMTEST\\", "\\user", "A\\b\\c"])
 def test_malformed_names(name: str) -> None:
-    with pytest.raises(ADError):
+    with pytest.raises(InvalidInput):
         parse_identity(name)
 
 

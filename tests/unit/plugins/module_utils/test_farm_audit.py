@@ -6,14 +6,11 @@ import copy
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._farm_audit import (
-    AuditError,
-    audit,
-    decrypting_account,
-    farm_spec,
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import AuditError, farm_spec
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.render import render_dot, render_text
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rules import audit, decrypts_with
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.snapshot import (
     node_snapshot,
-    render_dot,
-    render_text,
     snapshot_targets,
 )
 
@@ -111,13 +108,13 @@ def test_kernel_mode_without_app_pool_credentials_for_a_domain_identity() -> Non
 
 def test_which_keys_decrypt() -> None:
     domain = {"identity_type": "SpecificUser", "username": "CAMTEST\\cam-svc"}
-    assert decrypting_account(app(kernel=True, creds=False), domain, "SERVER1")[0] == "server1$"
-    assert decrypting_account(app(kernel=True, creds=True), domain, "SERVER1")[0] == "cam-svc"
-    assert decrypting_account(app(kernel=False, creds=False), domain, "SERVER1")[0] == "cam-svc"
+    assert decrypts_with(app(kernel=True, creds=False), domain, "SERVER1")[0] == "server1$"
+    assert decrypts_with(app(kernel=True, creds=True), domain, "SERVER1")[0] == "cam-svc"
+    assert decrypts_with(app(kernel=False, creds=False), domain, "SERVER1")[0] == "cam-svc"
     machine = {"identity_type": "NetworkService", "username": ""}
-    assert decrypting_account(app(kernel=False), machine, "SERVER1")[0] == "server1$"
+    assert decrypts_with(app(kernel=False), machine, "SERVER1")[0] == "server1$"
     local = {"identity_type": "SpecificUser", "username": ".\\webuser"}
-    assert decrypting_account(app(kernel=False), local, "SERVER1")[0] == ""
+    assert decrypts_with(app(kernel=False), local, "SERVER1")[0] == ""
 
 
 def test_host_spn_instead_of_http() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gplink import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gplink import (
     GPLinkError,
     apply_link,
     common_parent,
@@ -14,10 +14,9 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gplink import
     link_dn,
     link_order_of,
     parse_gplink,
-    parent_dn,
     soms_between,
-    split_dn,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import parent_dn, split_dn
 
 DOMAIN = "DC=camtest,DC=local"
 A = "{11111111-1111-1111-1111-111111111111}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_gpt import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
     SECURITY_CSE_GUID,
     SECURITY_TOOL_GUID,
     GptError,

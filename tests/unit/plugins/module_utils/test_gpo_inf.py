@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_inf import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import (
     InfDocument,
     InfError,
     canonical_right,
@@ -15,12 +15,8 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_inf import (
     decode_template,
     format_privilege_line,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_principals import (
-    is_sid,
-    normalize_sid,
-    well_known_name,
-    well_known_sid,
-)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.principals import well_known_name, well_known_sid
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import is_sid, normalize_sid
 
 REFERENCE_GPO = Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "gpo"
 SVC = "S-1-5-21-1111-2222-3333-1105"

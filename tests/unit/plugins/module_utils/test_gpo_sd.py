@@ -6,24 +6,26 @@ import uuid
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_sd import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.folder_acl import (
+    ds_mask_to_file_mask,
+    folder_descriptor_for_container,
+    same_folder_acl,
+    set_information_flags,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import (
     ACCESS_ALLOWED_ACE_TYPE,
     ACCESS_ALLOWED_OBJECT_ACE_TYPE,
     ACCESS_DENIED_ACE_TYPE,
     PROTECTED_DACL_SECURITY_INFORMATION,
     SE_DACL_PROTECTED,
     Ace,
+    DescriptorError,
+    ObjectAce,
     SecurityDescriptor,
-    SecurityDescriptorError,
-    ds_mask_to_file_mask,
-    folder_descriptor_for_container,
-    parse_security_descriptor,
-    same_folder_acl,
-    set_information_flags,
-    sid_from_bytes,
-    sid_to_bytes,
+    parse_descriptor,
     to_sddl,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import SidError, sid_from_bytes, sid_to_bytes
 
 DOMAIN = "S-1-5-21-1111-2222-3333"
 DA, EA = DOMAIN + "-512", DOMAIN + "-519"
@@ -40,7 +42,7 @@ def container() -> SecurityDescriptor:
         Ace(ACCESS_ALLOWED_ACE_TYPE, 0x0A, FULL_DS, "S-1-3-0"),
         Ace(ACCESS_ALLOWED_ACE_TYPE, 0x00, FULL_DS, DA),
         Ace(ACCESS_ALLOWED_ACE_TYPE, 0x02, READ_DS, "S-1-5-11"),
-        Ace(ACCESS_ALLOWED_OBJECT_ACE_TYPE, 0x02, 0x100, "S-1-5-11", object_type=APPLY_GROUP_POLICY),
+        ObjectAce(ACCESS_ALLOWED_OBJECT_ACE_TYPE, 0x02, 0x100, "S-1-5-11", object_type=APPLY_GROUP_POLICY),
         Ace(ACCESS_DENIED_ACE_TYPE, 0x02, FULL_DS, DOMAIN + "-1234"),
         Ace(ACCESS_ALLOWED_ACE_TYPE, 0x02, READ_DS, "S-1-5-32-554"),
         Ace(ACCESS_ALLOWED_ACE_TYPE, 0x02, READ_DS, "S-1-5-9"),
@@ -51,18 +53,18 @@ def test_sid_codec() -> None:
     raw = sid_to_bytes(DA)
     assert sid_from_bytes(raw) == (DA, len(raw))
     assert sid_from_bytes(sid_to_bytes("S-1-1-0"))[0] == "S-1-1-0"
-    with pytest.raises(SecurityDescriptorError):
+    with pytest.raises(SidError):
         sid_from_bytes(raw[:10])
 
 
 def test_descriptor_round_trip() -> None:
     sd = container()
-    parsed = parse_security_descriptor(sd.to_bytes())
+    parsed = parse_descriptor(sd.encode())
     assert (parsed.owner, parsed.group, parsed.dacl, parsed.dacl_revision) == (sd.owner, sd.group, sd.dacl, 4)
     assert parsed.control == sd.control | 0x8004  # self-relative, DACL present
-    assert parsed.to_bytes() == sd.to_bytes()
-    with pytest.raises(SecurityDescriptorError):
-        parse_security_descriptor(b"\x01\x00")
+    assert parsed.encode() == sd.encode()
+    with pytest.raises(DescriptorError):
+        parse_descriptor(b"\x01\x00")
 
 
 def test_directory_rights_map_to_file_rights() -> None:
@@ -93,11 +95,11 @@ def test_folder_acl_derived_from_the_container() -> None:
 
 def test_acl_comparison_ignores_defaulted_and_self_relative_bits_but_not_aces() -> None:
     expected = folder_descriptor_for_container(container())
-    read_back = parse_security_descriptor(expected.to_bytes())
+    read_back = parse_descriptor(expected.encode())
     read_back.control |= 0x3
     assert same_folder_acl(read_back, expected)
     read_back.dacl[0].mask = 0x001200A9
     assert not same_folder_acl(read_back, expected)
-    unprotected = parse_security_descriptor(expected.to_bytes())
+    unprotected = parse_descriptor(expected.encode())
     unprotected.control &= ~SE_DACL_PROTECTED
     assert not same_folder_acl(unprotected, expected)

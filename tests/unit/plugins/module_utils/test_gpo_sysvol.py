@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_connection import ADConnectionOptions
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo_directory import guid_of
-from ansible_collections.webfarm.winauth.plugins.module_utils._sysvol import SysvolError, join, split_unc, sysvol_for
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import guid_of
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import (
+    SysvolError,
+    join,
+    split_unc,
+    sysvol_for,
+)
 
 
 def test_split_unc() -> None:
@@ -20,16 +25,16 @@ def test_split_unc() -> None:
 
 
 def test_sysvol_uses_the_directory_credentials() -> None:
-    simple = ADConnectionOptions(auth="simple", username="admin@camtest.local", password="secret")
+    simple = ConnectionOptions(auth="simple", username="admin@camtest.local", password="secret")
     session = sysvol_for(simple, "127.0.0.10", "DC1.camtest.local")
     assert (session.server, session.hostname, session.share) == ("127.0.0.10", "DC1.camtest.local", "SysVol")
     assert session._protocol == "ntlm"  # pylint: disable=protected-access
-    kerberos = ADConnectionOptions(auth="kerberos")
+    kerberos = ConnectionOptions(auth="kerberos")
     assert sysvol_for(kerberos, "dc1", "DC1.camtest.local")._protocol == "kerberos"  # pylint: disable=protected-access
 
 
 def test_a_dn_cannot_authenticate_to_sysvol_and_the_password_is_not_in_the_message() -> None:
-    options = ADConnectionOptions(auth="simple", username="CN=Admin,CN=Users,DC=camtest,DC=local", password="secret")
+    options = ConnectionOptions(auth="simple", username="CN=Admin,CN=Users,DC=camtest,DC=local", password="secret")
     with pytest.raises(SysvolError, match="username=CN=Admin,CN=Users,DC=camtest,DC=local cannot authenticate") as exc:
         sysvol_for(options, "dc1", "DC1")
     assert "secret" not in str(exc.value)

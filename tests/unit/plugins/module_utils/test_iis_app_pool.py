@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from _twin import add_application, apply, new_node, read
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_app_pool import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.app_pool import (
     APP_POOL_SPEC,
     app_pool_report,
     app_pool_targets,
     check_app_pool,
     plan_app_pool,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import PlanError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import PlanError
 
 SECRET = "Pool-Pa55-word!"
 WA = "system.webServer/security/authentication/windowsAuthentication"

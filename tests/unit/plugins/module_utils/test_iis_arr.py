@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.webfarm.winauth.plugins.module_utils import _iis_arr as arr
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_arr import ArrError
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.arr import plan as arr_plan
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.arr import spec as arr_spec
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.arr import validation as arr_validation
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.arr.validation import ArrError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import (
     Plan,
     PlanError,
     SectionState,
@@ -34,17 +36,17 @@ def engine() -> ConfigEngine:
     return ConfigEngine(initial_config("ARR1").encode("utf-8"))
 
 
-def states(engine: ConfigEngine, desired: arr.Desired) -> list[SectionState]:
-    targets = arr.targets(desired)
+def states(engine: ConfigEngine, desired: arr_validation.Desired) -> list[SectionState]:
+    targets = arr_plan.targets(desired)
     request = read_request(targets)
     return [SectionState.from_result(t, engine.read(r)) for t, r in zip(targets, request["sections"])]
 
 
-def plan(engine: ConfigEngine, **args) -> tuple[Plan, arr.Desired]:
+def plan(engine: ConfigEngine, **args) -> tuple[Plan, arr_validation.Desired]:
     args.setdefault("name", FARM)
-    desired = arr.validate(args)
+    desired = arr_validation.validate(args)
     result = Plan()
-    arr.plan_arr(result, states(engine, desired), desired)
+    arr_plan.plan_arr(result, states(engine, desired), desired)
     return result, desired
 
 
@@ -151,7 +153,7 @@ def test_without_ssl_offload_the_ssl_rule_comes_first_as_in_the_wizard(engine: C
 
 
 def test_other_global_rules_stay_where_they_are(engine: ConfigEngine) -> None:
-    engine.apply([{"op": "add", "section": arr.GLOBAL_RULES, "location": "", "path": [],
+    engine.apply([{"op": "add", "section": arr_spec.GLOBAL_RULES, "location": "", "path": [],
                    "item": {"name": "Canonical host", "stopProcessing": False}}])
     before = engine.doc.text
     converge(engine, **BASIC)
@@ -220,8 +222,8 @@ def test_unmanaged_settings_are_left_alone(engine: ConfigEngine) -> None:
 def test_absent_removes_farm_and_rules_and_leaves_the_proxy(engine: ConfigEngine) -> None:
     pristine = engine.doc.text
     converge(engine, rule={"ssl_offload": False}, **BASIC)
-    engine.apply([{"op": "add", "section": arr.GLOBAL_RULES, "location": "", "path": [], "item": {"name": "Mine"}},
-                  {"op": "set", "section": arr.GLOBAL_RULES, "location": "", "path": [{"name": "Mine"}, "action"],
+    engine.apply([{"op": "add", "section": arr_spec.GLOBAL_RULES, "location": "", "path": [], "item": {"name": "Mine"}},
+                  {"op": "set", "section": arr_spec.GLOBAL_RULES, "location": "", "path": [{"name": "Mine"}, "action"],
                    "attribute": "url", "value": "http://SSO-FARM/legacy/{R:1}"}])
     removal = converge(engine, state="absent")
     assert sorted(ops(removal)) == sorted([("remove", "{'name': '%s'}" % FARM),
@@ -267,11 +269,11 @@ def test_the_front_door_turns_windows_off_and_anonymous_on_at_the_site(engine: C
 
 
 def test_the_front_door_is_read_in_the_same_call_and_can_be_left_alone(engine: ConfigEngine) -> None:
-    desired = arr.validate({"name": FARM})
-    assert [(t.section, t.location) for t in arr.targets(desired)][3:] == [
+    desired = arr_validation.validate({"name": FARM})
+    assert [(t.section, t.location) for t in arr_plan.targets(desired)][3:] == [
         ("system.applicationHost/sites", ""), ("system.applicationHost/applicationPools", ""), (WA, SITE), (ANON, SITE)]
-    assert len(arr.targets(arr.validate({"name": FARM, "front_door": False}))) == 3
-    assert len(arr.targets(arr.validate({"name": FARM, "state": "absent"}))) == 3
+    assert len(arr_plan.targets(arr_validation.validate({"name": FARM, "front_door": False}))) == 3
+    assert len(arr_plan.targets(arr_validation.validate({"name": FARM, "state": "absent"}))) == 3
     engine.apply([{"op": "set", "section": WA, "location": SITE, "path": [], "attribute": "enabled", "value": True}])
     converge(engine, front_door=False, **BASIC)
     assert site_auth(engine, WA) == {"enabled": "true"}
@@ -301,15 +303,15 @@ def test_retired_algorithms_and_keep_alive_off_warn(engine: ConfigEngine) -> Non
 def test_farm_summary_predicts_the_result(engine: ConfigEngine) -> None:
     args = dict(servers=[{"address": C1, "weight": 10}, {"address": C2}], health_check={"url": "http://a/h"})
     result, desired = plan(engine, **args)
-    predicted = arr.farm_summary(states(engine, desired), desired)
+    predicted = arr_plan.farm_summary(states(engine, desired), desired)
     engine.apply(result.edits)
-    assert arr.farm_summary(states(engine, desired), desired) == predicted
+    assert arr_plan.farm_summary(states(engine, desired), desired) == predicted
     assert predicted["servers"][0] == {"address": C1, "enabled": True, "weight": 10, "http_port": 80, "https_port": 443}
     assert predicted["health_check"]["url"] == "http://a/h" and predicted["timeout"] == 30
     result, desired = plan(engine, servers=[{"address": C3}])
-    predicted = arr.farm_summary(states(engine, desired), desired)
+    predicted = arr_plan.farm_summary(states(engine, desired), desired)
     engine.apply(result.edits)
-    assert arr.farm_summary(states(engine, desired), desired) == predicted
+    assert arr_plan.farm_summary(states(engine, desired), desired) == predicted
     assert [s["address"] for s in predicted["servers"]] == [C3]
 
 
@@ -327,7 +329,7 @@ def test_farm_summary_predicts_the_result(engine: ConfigEngine) -> None:
 ])
 def test_invalid_server_addresses_are_refused_with_the_fix(address: str, why: str) -> None:
     with pytest.raises(ArrError) as caught:
-        arr.validate({"name": FARM, "servers": [{"address": C1}, {"address": address}]})
+        arr_validation.validate({"name": FARM, "servers": [{"address": C1}, {"address": address}]})
     message = str(caught.value)
     assert message.startswith("servers[1].address: %r is not a server address" % address)
     assert why in message and "Fix: give the host name, FQDN or IP address only" in message
@@ -335,14 +337,14 @@ def test_invalid_server_addresses_are_refused_with_the_fix(address: str, why: st
 
 @pytest.mark.parametrize("address", ["content1", "CONTENT1.camtest.local", "10.0.0.7", "fe80::1", "content_1.lab"])
 def test_valid_server_addresses(address: str) -> None:
-    assert arr.validate({"name": FARM, "servers": [{"address": address}]}).servers[0]["address"] == address
+    assert arr_validation.validate({"name": FARM, "servers": [{"address": address}]}).servers[0]["address"] == address
 
 
 @pytest.mark.parametrize("url", ["health.htm", "/health.htm", "ftp://sso/health", "http://", "http:///x",
                                  "http://sso camtest/x", "http://sso.camtest.local:99999/x"])
 def test_a_health_test_url_must_be_an_absolute_http_url(url: str) -> None:
     with pytest.raises(ArrError, match=r"^health_check.url: .* is not a URL .*Fix: give an absolute http:// or "):
-        arr.validate({"name": FARM, "health_check": {"url": url}})
+        arr_validation.validate({"name": FARM, "health_check": {"url": url}})
 
 
 @pytest.mark.parametrize("pattern, syntax, why", [
@@ -358,20 +360,20 @@ def test_a_health_test_url_must_be_an_absolute_http_url(url: str) -> None:
 ])
 def test_a_rule_pattern_must_compile(pattern: str, syntax: str, why: str) -> None:
     with pytest.raises(ArrError) as caught:
-        arr.validate({"name": FARM, "rule": {"pattern": pattern, "pattern_syntax": syntax}})
+        arr_validation.validate({"name": FARM, "rule": {"pattern": pattern, "pattern_syntax": syntax}})
     assert str(caught.value).startswith("rule.pattern: ") and why in str(caught.value)
 
 
 @pytest.mark.parametrize("pattern", ["^api/(.*)", "(?:a|b)+$", "[\\]]x", "\\(?", "[(?P]", "a{2,3}", "^$"])
 def test_ecmascript_patterns_in_the_common_subset_pass(pattern: str) -> None:
-    assert arr.validate({"name": FARM, "rule": {"pattern": pattern, "pattern_syntax": "ECMAScript"}})
+    assert arr_validation.validate({"name": FARM, "rule": {"pattern": pattern, "pattern_syntax": "ECMAScript"}})
 
 
 def test_the_host_condition_is_checked_too() -> None:
     with pytest.raises(ArrError, match=r"^rule.host_header: '\^sso\(' does not compile"):
-        arr.validate({"name": FARM, "rule": {"host_header": "^sso(", "pattern_syntax": "ECMAScript"}})
+        arr_validation.validate({"name": FARM, "rule": {"host_header": "^sso(", "pattern_syntax": "ECMAScript"}})
     with pytest.raises(ArrError, match="^rule.pattern: ExactMatch needs the exact URL path"):
-        arr.validate({"name": FARM, "rule": {"pattern_syntax": "ExactMatch"}})
+        arr_validation.validate({"name": FARM, "rule": {"pattern_syntax": "ExactMatch"}})
 
 
 @pytest.mark.parametrize("value, hint", [
@@ -381,7 +383,7 @@ def test_the_host_condition_is_checked_too() -> None:
 ])
 def test_an_unknown_algorithm_is_refused_naming_the_valid_ones(value: str, hint: str) -> None:
     with pytest.raises(ArrError) as caught:
-        arr.validate({"name": FARM, "algorithm": value})
+        arr_validation.validate({"name": FARM, "algorithm": value})
     message = str(caught.value)
     assert message.startswith("algorithm: %r is not an ARR load-balancing algorithm. Fix: " % value)
     assert hint in message
@@ -404,7 +406,7 @@ def test_an_unknown_algorithm_is_refused_naming_the_valid_ones(value: str, hint:
 ])
 def test_other_refusals_name_the_parameter_and_the_fix(args: dict, message: str) -> None:
     with pytest.raises(ArrError) as caught:
-        arr.validate(dict({"name": FARM}, **args))
+        arr_validation.validate(dict({"name": FARM}, **args))
     assert message in str(caught.value) and "Fix: " in str(caught.value)
 
 
@@ -427,11 +429,11 @@ def _compare_spec(spec: dict, doc: dict, where: str, problems: list[str]) -> Non
 def test_the_documentation_describes_the_argument_spec_and_the_result(engine: ConfigEngine) -> None:
     docs = runpy.run_path(str(REPO / "plugins" / "modules" / "arr_farm.py"))
     problems: list[str] = []
-    _compare_spec(arr.ARGUMENT_SPEC, yaml.safe_load(docs["DOCUMENTATION"])["options"], "arr_farm", problems)
+    _compare_spec(arr_spec.ARGUMENT_SPEC, yaml.safe_load(docs["DOCUMENTATION"])["options"], "arr_farm", problems)
     assert not problems, "\n".join(problems)
     returned = yaml.safe_load(docs["RETURN"])
     _result, desired = plan(engine, **BASIC)
-    summary = arr.farm_summary(states(engine, desired), desired)
+    summary = arr_plan.farm_summary(states(engine, desired), desired)
     assert set(returned["farm"]["contains"]) == set(summary)
     assert set(summary["servers"][0]) == set(returned["farm"]["contains"]["servers"]["sample"][0])
     assert set(summary["health_check"]) == set(returned["farm"]["contains"]["health_check"]["sample"])

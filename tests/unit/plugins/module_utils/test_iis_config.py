@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import (
     Plan,
     PlanError,
     SecretCheck,

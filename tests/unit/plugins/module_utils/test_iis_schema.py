@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils import _iis_schema as schema
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_schema import SchemaValueError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import schema
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import sections
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import values as schema_values
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.schema import SchemaValueError
 
 SCHEMA_FILES = ("IIS_schema.iis10-2015.xml", "arr_schema.xml", "rewrite_schema.xml", "webfarm_schema.xml")
 # Sections declared in configSections of a real IIS 10 server with ARR 3 and URL Rewrite.
@@ -78,7 +80,7 @@ def _compare_attr(attr: schema.Attr, node: ET.Element, where: str, problems: lis
     elif attr.encrypted:
         differs("defaultValue", attr.default, raw_default)
     else:
-        differs("defaultValue", schema.default_value(attr), schema.parse_stored(attr, raw_default))
+        differs("defaultValue", schema_values.default_value(attr), schema_values.parse_stored(attr, raw_default))
     kind, param = node.get("validationType", ""), node.get("validationParameter", "")
     if kind == "integerRange":
         parts = param.split(",")
@@ -93,7 +95,7 @@ def _compare_attr(attr: schema.Attr, node: ET.Element, where: str, problems: lis
 def test_every_entry_matches_microsofts_schema(reference: Path) -> None:
     nodes = _schema_nodes(reference)
     problems: list[str] = []
-    for path, section in schema.SECTIONS.items():
+    for path, section in sections.SECTIONS.items():
         assert path in nodes, "%s is not a section of Microsoft's schema" % path
         _compare_element(section.root, nodes[path], path, problems)
     assert not problems, "\n".join(problems)
@@ -111,21 +113,21 @@ def test_section_declarations_match_a_real_iis10_server(reference: Path) -> None
                 declared[prefix + child.get("name", "")] = dict(child.attrib)
 
     walk(root.find("configSections"), "")
-    for path, section in schema.SECTIONS.items():
+    for path, section in sections.SECTIONS.items():
         assert path in declared, path
         assert declared[path].get("overrideModeDefault", "Allow") == section.override_mode_default, path
         assert declared[path].get("allowDefinition", "Everywhere") == section.allow_definition, path
 
 
 def test_defaults_the_collection_relies_on() -> None:
-    wa = schema.SECTIONS[schema.WINDOWS_AUTHENTICATION].root
-    assert schema.default_value(wa.attr("enabled")) is False
-    assert schema.default_value(wa.attr("useKernelMode")) is True
-    assert schema.default_value(wa.attr("useAppPoolCredentials")) is False
-    pm = schema.resolve_element(schema.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
-    assert schema.default_value(pm.attr("identityType")) == "ApplicationPoolIdentity"
+    wa = sections.SECTIONS[schema.WINDOWS_AUTHENTICATION].root
+    assert schema_values.default_value(wa.attr("enabled")) is False
+    assert schema_values.default_value(wa.attr("useKernelMode")) is True
+    assert schema_values.default_value(wa.attr("useAppPoolCredentials")) is False
+    pm = schema.resolve_element(sections.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
+    assert schema_values.default_value(pm.attr("identityType")) == "ApplicationPoolIdentity"
     assert pm.attr("password").encrypted
-    assert schema.default_value(schema.SECTIONS[schema.PROXY].root.attr("enabled")) is False
+    assert schema_values.default_value(sections.SECTIONS[schema.PROXY].root.attr("enabled")) is False
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -133,36 +135,36 @@ def test_defaults_the_collection_relies_on() -> None:
     ("00:00:00.1", "00:00:00.1000000"), ("0:5", "00:05:00"),
 ])
 def test_time_spans_use_the_dotnet_constant_format(raw: str, expected: str) -> None:
-    assert schema.format_timespan(schema.timespan_seconds(raw)) == expected
+    assert schema_values.format_timespan(schema_values.timespan_seconds(raw)) == expected
 
 
 def test_normalize_accepts_what_iis_accepts_and_names_the_rule_otherwise() -> None:
-    pm = schema.resolve_element(schema.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
-    assert schema.normalize(pm.attr("identityType"), "specificuser") == "SpecificUser"
-    assert schema.normalize(pm.attr("identityType"), 3) == "SpecificUser"
-    assert schema.normalize(pm.attr("idleTimeout"), "0:30:00") == "00:30:00"
+    pm = schema.resolve_element(sections.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
+    assert schema_values.normalize(pm.attr("identityType"), "specificuser") == "SpecificUser"
+    assert schema_values.normalize(pm.attr("identityType"), 3) == "SpecificUser"
+    assert schema_values.normalize(pm.attr("idleTimeout"), "0:30:00") == "00:30:00"
     with pytest.raises(SchemaValueError, match="identityType must be one of LocalSystem"):
-        schema.normalize(pm.attr("identityType"), "Domain")
+        schema_values.normalize(pm.attr("identityType"), "Domain")
     with pytest.raises(SchemaValueError, match="between 00:00:00 and 30.00:00:00"):
-        schema.normalize(pm.attr("idleTimeout"), "31.00:00:00")
-    pool = schema.SECTIONS[schema.APPLICATION_POOLS].root.collection.item
+        schema_values.normalize(pm.attr("idleTimeout"), "31.00:00:00")
+    pool = sections.SECTIONS[schema.APPLICATION_POOLS].root.collection.item
     with pytest.raises(SchemaValueError, match="between 10 and 65535"):
-        schema.normalize(pool.attr("queueLength"), 5)
+        schema_values.normalize(pool.attr("queueLength"), 5)
     with pytest.raises(SchemaValueError, match="refuses in pool names"):
-        schema.normalize(pool.attr("name"), "a/b")
-    ep = schema.resolve_element(schema.SECTIONS[schema.WINDOWS_AUTHENTICATION], ["extendedProtection"])
-    assert schema.normalize(ep.attr("flags"), ["AllowDotlessSpn", "proxy"]) == "Proxy, AllowDotlessSpn"
-    assert schema.normalize(ep.attr("flags"), 0) == "None"
-    assert schema.normalize(ep.attr("flags"), "5") == "Proxy, AllowDotlessSpn"
-    action = schema.resolve_element(schema.SECTIONS[schema.GLOBAL_RULES], [{"name": "r"}, "action"])
+        schema_values.normalize(pool.attr("name"), "a/b")
+    ep = schema.resolve_element(sections.SECTIONS[schema.WINDOWS_AUTHENTICATION], ["extendedProtection"])
+    assert schema_values.normalize(ep.attr("flags"), ["AllowDotlessSpn", "proxy"]) == "Proxy, AllowDotlessSpn"
+    assert schema_values.normalize(ep.attr("flags"), 0) == "None"
+    assert schema_values.normalize(ep.attr("flags"), "5") == "Proxy, AllowDotlessSpn"
+    action = schema.resolve_element(sections.SECTIONS[schema.GLOBAL_RULES], [{"name": "r"}, "action"])
     with pytest.raises(SchemaValueError, match="outside 300 and 307"):
-        schema.normalize(action.attr("statusCode"), 302)
+        schema_values.normalize(action.attr("statusCode"), 302)
 
 
 def test_secret_values_never_appear_in_validation_messages() -> None:
-    pm = schema.resolve_element(schema.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
+    pm = schema.resolve_element(sections.SECTIONS[schema.APPLICATION_POOLS], [{"name": "x"}, "processModel"])
     secret = schema.Attr("password", "string", encrypted=True, validation="requireTrimmedString")
     with pytest.raises(SchemaValueError) as caught:
-        schema.normalize(secret, " hunter2 ")
+        schema_values.normalize(secret, " hunter2 ")
     assert "hunter2" not in str(caught.value)
-    assert schema.normalize(pm.attr("password"), "S3cret!") == "S3cret!"
+    assert schema_values.normalize(pm.attr("password"), "S3cret!") == "S3cret!"

@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 from _twin import add_application, apply, new_node, read
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import Plan, PlanError
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_web_auth import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, PlanError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import (
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
     check_web_auth,
-    connection_identity_risk,
-    is_domain_identity,
-    machine_decrypts,
     plan_web_auth,
     web_auth_location,
     web_auth_targets,
+)
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.acceptor import (
+    connection_identity_risk,
+    is_domain_identity,
+    machine_decrypts,
 )
 
 WA = "system.webServer/security/authentication/windowsAuthentication"

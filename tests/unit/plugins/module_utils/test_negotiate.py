@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._negotiate import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.asn1 import TokenError, decode_oid, read_tlv
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.negotiate import (
+    Exchange,
+    explain,
+    probe_report,
+    spn_for,
+)
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.tokens import (
     OID_KRB5,
     OID_NTLM,
-    Exchange,
     Token,
-    TokenError,
-    decode_oid,
-    explain,
     parse_challenges,
     parse_token,
-    probe_report,
-    read_tlv,
-    spn_for,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._policy_refresh import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import (
     PolicyCheckError,
     check_options,
     holder_matches,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils import _remote_contract as contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
 
 
 def test_marker_is_found_wherever_it_sits() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._ad_modify import (
-    explain_write_failure,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.explain import explain_write_failure
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.ldap_codes import (
     is_duplicate_spn_refusal,
     is_system_only_refusal,
 )

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._delegation import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.delegation_rules import (
     ALLOWED_TO_ACT,
     ALLOWED_TO_DELEGATE_TO,
     USER_ACCOUNT_CONTROL,
@@ -17,17 +17,19 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._delegation import
     plan_delegation,
     render_view,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._security_descriptor import (
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.delegation_rules import (
+    rbcd_descriptor,
+    with_allowed_sids,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import (
     ACCESS_DENIED_ACE_TYPE,
     Ace,
     DescriptorError,
+    RawAce,
     parse_descriptor,
-    rbcd_descriptor,
-    sid_from_bytes,
-    sid_to_bytes,
-    with_allowed_sids,
 )
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn import parse_spn
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import SidError, sid_from_bytes, sid_to_bytes
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_names import parse_spn
 
 DOMAIN = "S-1-5-21-3144985026-3175432055-1497275805"
 CAM_SVC_SID = DOMAIN + "-1102"
@@ -59,7 +61,7 @@ def test_sid_round_trip():
 
 @pytest.mark.parametrize("bad", ["", "S-1", "S-2-5-32", "cam-svc", "S-1-5-x"])
 def test_sid_to_bytes_rejects(bad):
-    with pytest.raises(DescriptorError):
+    with pytest.raises(SidError):
         sid_to_bytes(bad)
 
 
@@ -84,7 +86,7 @@ def test_parse_rejects_garbage(data):
 
 def test_with_allowed_sids_keeps_owner_other_aces_and_masks():
     deny = Ace(ACCESS_DENIED_ACE_TYPE, 0, 0x100, SERVER1_SID)
-    odd = Ace(0x05, 0, raw=bytes([0x05, 0x00, 0x08, 0x00, 1, 2, 3, 4]))  # an object ACE kept as bytes
+    odd = RawAce(0x05, 0, raw=bytes([0x05, 0x00, 0x08, 0x00, 1, 2, 3, 4]))  # a malformed object ACE kept as bytes
     original = rbcd_descriptor([CAM_SVC_SID])
     original.dacl[0].mask = 0xF31FFFFF  # what some tools write; kept for principals that stay
     original.dacl = [deny, original.dacl[0], odd]

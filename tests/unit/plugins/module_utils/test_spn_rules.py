@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._spn import (
-    Account,
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_names import (
     SpnError,
     build_desired,
-    escape_filter_value,
     expand_hosts,
     forest_filter,
-    host_owners,
     parse_spn,
     pattern_filter,
     pattern_matches,
+    validate_pattern,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import (
+    Account,
+    host_owners,
     plan_spns,
     purge_classes_for,
     render_spn_lists,
     spn_warnings,
-    validate_pattern,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import escape_filter_value
 
 CAM_SVC = "CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local"
 SERVER1 = "CN=SERVER1,OU=WebServers,DC=camtest,DC=local"
@@ -389,7 +391,7 @@ def test_account_kinds():
 # --------------------------------------------------------------------------- queries (spn_info)
 
 def test_match_queries_like_setspn_q():
-    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import match_queries
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import match_queries
 
     s1 = computer("SERVER1", SERVER1, ["HOST/SERVER1", "HTTP/sso.camtest.local"])
     svc = user(["http/SSO", "MSSQLSvc/sql1:1433"])
@@ -401,7 +403,7 @@ def test_match_queries_like_setspn_q():
 
 
 def test_find_duplicates_like_setspn_x_case_insensitive():
-    from ansible_collections.webfarm.winauth.plugins.module_utils._spn import find_duplicates
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import find_duplicates
 
     s1 = computer("SERVER1", SERVER1, ["HOST/SERVER1", "HTTP/sso.camtest.local"])
     s2 = computer("SERVER2", SERVER2, ["HOST/SERVER2", "http/SSO.camtest.local"])

@@ -22,7 +22,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import shell_loader
 from ansible.template import Templar
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import (
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import (
     Plan,
     SecretCheck,
     Target,
@@ -30,8 +30,8 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._iis_config import
     plan_collection,
     plan_item,
 )
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis_action import IISAction
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._remote_runner import RemoteRunner
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 from winauth_lab.iis import initial_config
 from winauth_lab.remote import NodeContext, dispatch
 

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: webfarm.winauth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to the webfarm.winauth collection: not a public API, may change at any release.
+"""The engine of webfarm.winauth.gpo: create, repair or delete a GPO (container, folder, ACL, GPT.INI).
+
+It reads the current state (LDAP and SYSVOL), decides with the pure helpers, writes in a recoverable
+order unless ``check_mode``, and returns an :class:`Outcome`: a failure half-way leaves what the next
+run finds and completes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.outcome import Outcome
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import (
+    GpoInfo,
+    ambiguous_name_error,
+    containers_linking,
+    find_gpos,
+    gpo_dn,
+    guid_of,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.folder_acl import (
+    folder_descriptor_for_container,
+    same_folder_acl,
+    set_information_flags,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gplink import apply_link, format_gplink, parse_gplink
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
+    GPT_INI_NEW,
+    describe_version,
+    gpt_ini_version,
+    gpt_ini_with_version,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import parse_descriptor
+
+
+def _describe_gpo(gpo: GpoInfo | None, links: list[str] | None = None) -> str:
+    if gpo is None:
+        return "GPO absent\n"
+    text = "GPO %s %s\n  container: %s\n  folder: %s\n  version: %s\n" % (
+        gpo.name, gpo.guid, gpo.dn, gpo.file_sys_path, describe_version(gpo.version))
+    if links:
+        text += "".join("  linked to: %s\n" % dn for dn in links)
+    return text
+
+
+def ensure_gpo(ctx: GpoContext, name: str | None, guid: str | None, state: str, check_mode: bool) -> Outcome:
+    conn = ctx.conn
+    if guid is not None and guid_of(guid) is None:
+        raise InvalidInput("guid=%s is not a GUID; give it as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" % guid)
+    found = find_gpos(conn, guid) if guid else find_gpos(conn, name or "")
+    if len(found) > 1:
+        raise ambiguous_name_error("name", name or "", found)
+    gpo = found[0] if found else None
+    if state == "absent":
+        return _remove_gpo(ctx, gpo, name, check_mode)
+    if gpo is None and guid:
+        raise InvalidInput("guid=%s: no GPO has that GUID; omit guid to create a new GPO named %s" % (guid, name))
+    if not name:
+        raise InvalidInput("name is required with state=present: it is the GPO's display name")
+    if gpo is None:
+        return _create_gpo(ctx, name, check_mode)
+    return _repair_gpo(ctx, gpo, name, check_mode)
+
+
+def _create_gpo(ctx: GpoContext, name: str, check_mode: bool) -> Outcome:
+    conn = ctx.conn
+    outcome = Outcome(changed=True, diff={"before": _describe_gpo(None), "after": "GPO %s (new GUID)\n" % name})
+    if check_mode:
+        outcome.result = {"guid": None, "name": name, "dn": None, "path": None, "version": 0, "created": True,
+                          "repaired": [], "sysvol_version": None, "acl_consistent": None}
+        return outcome
+    guid = "{%s}" % str(uuid.uuid4()).upper()
+    dn = gpo_dn(conn, guid)
+    domain = conn.info.dns_domain
+    path = "\\\\%s\\SysVol\\%s\\Policies\\%s" % (domain, domain, guid)
+    # The container first, with its display name: if anything below fails, the next run finds the
+    # GPO by name and completes it (see _repair_gpo); a folder made first would be orphaned.
+    conn.add(dn, "groupPolicyContainer", {
+        "displayName": name, "gPCFileSysPath": path, "versionNumber": "0", "flags": "0",
+        "gPCFunctionalityVersion": "2"})
+    gpo = GpoInfo(dn=dn, guid=guid, name=name, file_sys_path=path, version=0, flags=0, machine_extensions="",
+                  user_extensions="")
+    _ensure_structure(ctx, gpo, check_mode=False)
+    outcome.result = dict(gpo.summary(), created=True, repaired=[], sysvol_version=0,
+                          acl_consistent=folder_acl_consistent(ctx, gpo))
+    outcome.diff = {"before": _describe_gpo(None), "after": _describe_gpo(gpo)}
+    return outcome
+
+
+def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[str]:
+    """Create what a GPO needs and lacks: CN=User/CN=Machine, the folder with its ACL, Machine, User, GPT.INI.
+
+    GPT.INI is written last: a folder without it is an unfinished creation, whose
+    ACL is (re)set from the container's. Returns what was (or would be) done.
+    """
+    conn = ctx.conn
+    done: list[str] = []
+    for child in ("User", "Machine"):
+        child_dn = "CN=%s,%s" % (child, gpo.dn)
+        if conn.read(child_dn, ["objectClass"]) is None:
+            done.append("container %s" % child_dn)
+            if not check_mode:
+                conn.add(child_dn, "container")
+    sysvol, folder = ctx.folder(gpo)
+    gpt = sysvol.read(join(folder, "GPT.INI"))
+    if gpt is None:
+        done.append("SYSVOL folder %s with the container's ACL" % folder)
+        if not check_mode:
+            sysvol.makedirs(folder)
+            expected = folder_descriptor_for_container(
+                parse_descriptor(conn.read_security_descriptor(gpo.dn)))
+            sysvol.set_security(folder, expected.encode(), set_information_flags(expected))
+    for sub in ("Machine", "User"):
+        if sysvol.is_dir(join(folder, sub)) is None:
+            done.append("folder %s" % join(folder, sub))
+            if not check_mode:
+                sysvol.mkdir(join(folder, sub))
+    if gpt is None:
+        done.append("%s (Version=%d)" % (join(folder, "GPT.INI"), gpo.version))
+        if not check_mode:
+            data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
+            sysvol.write(join(folder, "GPT.INI"), data)
+    return done
+
+
+def folder_acl_consistent(ctx: GpoContext, gpo: GpoInfo) -> bool | None:
+    """Whether the SYSVOL folder's ACL matches the container's (what samba-tool gpo aclcheck checks)."""
+    sysvol, folder = ctx.folder(gpo)
+    if sysvol.is_dir(folder) is None:
+        return None
+    expected = folder_descriptor_for_container(parse_descriptor(ctx.conn.read_security_descriptor(gpo.dn)))
+    actual = parse_descriptor(sysvol.get_security(folder))
+    return same_folder_acl(actual, expected)
+
+
+def _repair_gpo(ctx: GpoContext, gpo: GpoInfo, name: str, check_mode: bool) -> Outcome:
+    outcome = Outcome()
+    before = _describe_gpo(gpo)
+    if gpo.name != name:
+        outcome.changed = True
+        if not check_mode:
+            ctx.conn.replace(gpo.dn, "displayName", name)
+        gpo = GpoInfo(**dict(gpo.__dict__, name=name))
+    repairs = _ensure_structure(ctx, gpo, check_mode)
+    outcome.changed = outcome.changed or bool(repairs)
+    sysvol, folder = ctx.folder(gpo)
+    sysvol_version = gpt_ini_version(sysvol.read(join(folder, "GPT.INI")))
+    consistent = folder_acl_consistent(ctx, gpo)
+    if consistent is False:
+        outcome.warnings.append(
+            "the ACL of the SYSVOL folder of GPO %s %s does not match its container's (as samba-tool gpo aclcheck and "
+            "GPMC's 'SYSVOL permissions are inconsistent' report); this module only sets it on folders it creates" %
+            (gpo.name, gpo.guid))
+    if sysvol_version is not None and sysvol_version != gpo.version:
+        outcome.warnings.append(version_mismatch(gpo, sysvol_version))
+    outcome.result = dict(gpo.summary(), created=False, repaired=repairs, sysvol_version=sysvol_version,
+                          acl_consistent=consistent)
+    outcome.diff = {"before": before, "after": _describe_gpo(gpo) + "".join("  + %s\n" % r for r in repairs)}
+    return outcome
+
+
+def version_mismatch(gpo: GpoInfo, sysvol_version: int) -> str:
+    return ("GPO %s %s: versionNumber in AD is %s but GPT.INI in SYSVOL says %s; SYSVOL replication may be in progress, "
+            "or an edit was interrupted (the next change made by webfarm.winauth.gpo_user_rights sets both)"
+            % (gpo.name, gpo.guid, describe_version(gpo.version), describe_version(sysvol_version)))
+
+
+def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mode: bool) -> Outcome:
+    conn = ctx.conn
+    if gpo is None:
+        return Outcome(result={"guid": None, "name": name, "dn": None, "path": None, "version": None,
+                               "unlinked": []},
+                       diff={"before": _describe_gpo(None), "after": _describe_gpo(None)})
+    if name and gpo.name != name:
+        raise InvalidInput("guid=%s belongs to GPO %r, not name=%r; refusing to delete it" % (gpo.guid, gpo.name, name))
+    links = containers_linking(conn, gpo.guid)
+    outcome = Outcome(changed=True, diff={"before": _describe_gpo(gpo, [dn for dn, _v in links]),
+                                          "after": _describe_gpo(None)})
+    outcome.result = dict(gpo.summary(), unlinked=[dn for dn, _v in links])
+    if check_mode:
+        return outcome
+    # Links first (clients stop applying it), then the folder, and the container last: it is
+    # how the next run finds the GPO again if anything here fails half-way.
+    for dn, value in links:
+        change = apply_link(parse_gplink(value), gpo.guid, "", state="absent")
+        if change.changed:
+            conn.swap(dn, "gPLink", value, format_gplink(change.tokens))
+    sysvol, folder = ctx.folder(gpo)
+    sysvol.rmtree(folder)
+    conn.delete_subtree(gpo.dn)
+    return outcome

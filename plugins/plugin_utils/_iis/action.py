@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: webfarm.winauth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to the webfarm.winauth collection: not a public API, may change at any release.
+"""The base of the collection's IIS action plugins: validate, read once, plan in Python, apply once.
+
+A subclass declares its ``ARGUMENT_SPEC`` and implements two methods:
+
+* ``targets(args)``: the sections (and locations, paths, secret comparisons) to read;
+* ``plan(args, states)``: a ``Plan`` built with the planners of ``config``.
+
+The base does the rest: argument validation (``validate_argument_spec``), one ``read`` call,
+one ``apply`` call when the plan has edits (none in check mode), ``changed``, ``diff``,
+``changes`` (what was or would be done, no secret values), ``remote_calls`` and warnings.
+A task with nothing to change costs one remote command; a task that changes costs two.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction, action_failure
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
+
+
+class IISAction(WinauthAction):
+    """Subclass and set ARGUMENT_SPEC (and VALIDATION); implement targets() and plan(); optionally report()."""
+
+    def targets(self, args: dict[str, t.Any]) -> list[Target]:
+        raise NotImplementedError
+
+    def plan(self, args: dict[str, t.Any], states: list[SectionState]) -> Plan:
+        raise NotImplementedError
+
+    def report(self, args: dict[str, t.Any], states: list[SectionState], plan: Plan) -> dict[str, t.Any]:
+        """Extra result keys (no secrets); nothing by default."""
+        del args, states, plan
+        return {}
+
+    def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+        runner = RemoteRunner(self)
+        try:
+            states = runner.read(self.targets(args))
+            plan = self.plan(args, states)
+            changed = plan.changed
+            if plan.edits and not self._task.check_mode:
+                changed = bool(runner.apply(plan.edits).get("changed"))
+        except WinauthError as exc:
+            raise action_failure(exc, remote_calls=runner.calls) from None
+        result.update(self.report(args, states, plan))
+        result.update(changed=changed, changes=plan.summary, remote_calls=runner.calls)
+        if self._task.diff and plan.before:
+            result["diff"] = plan.diff()
+        self.add_warnings(result, runner.warnings + plan.warnings)

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: webfarm.winauth contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal to the webfarm.winauth collection: not a public API, may change at any release.
+"""Run the collection's remote scripts on a Windows host through the host's own connection (controller side).
+
+One call is one remote command (``_low_level_execute_command``) over whatever connection the
+host uses (winrm, psrp, or ssh with the PowerShell shell): the command line is a small stub
+encoded by the connection's shell plugin, and stdin carries the script and the JSON request
+(docs/remote-contract.md). The runner counts its calls, so results can report ``remote_calls``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import SectionState, Target, read_request
+
+SCRIPT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
+PRELUDE = "prelude"
+_SCRIPTS: dict[str, str] = {}
+
+
+def _read(name: str) -> str:
+    with open(os.path.join(SCRIPT_DIR, "%s.ps1" % name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def script_text(script_id: str) -> str:
+    """The script as it is sent: the prelude (helpers every script uses), then the shipped .ps1.
+
+    The .ps1 must declare the catalogue's version in its marker; the version stands for the text sent.
+    """
+    if script_id not in _SCRIPTS:
+        if script_id not in contract.SCRIPTS:
+            raise AnsibleActionFail("unknown webfarm.winauth remote script %r" % script_id)
+        text = _read(script_id)
+        if contract.parse_marker(text) != (script_id, contract.SCRIPTS[script_id]):
+            raise AnsibleActionFail("%s.ps1 does not declare %s version %s; the collection is damaged"
+                                    % (os.path.join(SCRIPT_DIR, script_id), script_id, contract.SCRIPTS[script_id]))
+        _SCRIPTS[script_id] = _read(PRELUDE) + "\n" + text
+    return _SCRIPTS[script_id]
+
+
+class RemoteRunner:
+    """Runs remote scripts for one action plugin task and counts the calls."""
+
+    def __init__(self, action: t.Any) -> None:
+        self._action = action
+        self.calls = 0
+        self.warnings: list[str] = []
+        connection = action._connection
+        shell = getattr(connection, "_shell", None)
+        if getattr(shell, "SHELL_FAMILY", None) != "powershell":
+            raise AnsibleActionFail("%s manages IIS on Windows hosts: the host's shell must be PowerShell "
+                                    "(ansible_connection winrm or psrp, or ssh with ansible_shell_type=powershell), "
+                                    "not %s" % (action._task.action, getattr(shell, "SHELL_FAMILY", "unknown")))
+        become = getattr(connection, "become", None)
+        if become is not None and getattr(become, "name", "").endswith("runas"):
+            self.warnings.append("become (runas) does not apply to webfarm.winauth's remote scripts; they run as the "
+                                 "connection user, who must be a local administrator")
+
+    def run(self, script_id: str, request: dict[str, t.Any]) -> dict[str, t.Any]:
+        """One remote call: the result, or a RemoteError / RemoteProtocolError."""
+        script = script_text(script_id)
+        shell = self._action._connection._shell
+        command = shell._encode_script(contract.stub(script_id, contract.SCRIPTS[script_id]), as_list=False,
+                                       strict_mode=False, preserve_rc=False)
+        self.calls += 1
+        try:
+            response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
+        except AnsibleConnectionFailure:
+            raise
+        except (ConnectionError, OSError) as exc:
+            raise _lost_connection(self._action, script_id, exc) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            # requests/urllib3 errors (winrm, psrp) are not OSError subclasses at every level.
+            if any(cls.__name__ in ("ConnectionError", "ProtocolError", "ChunkedEncodingError")
+                   for cls in type(exc).__mro__):
+                raise _lost_connection(self._action, script_id, exc) from exc
+            raise
+        return contract.parse_response(response.get("rc", 1), response.get("stdout", ""),
+                                       response.get("stderr", ""), script_id)
+
+    # -- iis_config -----------------------------------------------------------------------------
+
+    def read(self, targets: t.Sequence[Target]) -> list[SectionState]:
+        result = self.run("iis_config", read_request(targets))
+        sections = result.get("sections", [])
+        if len(sections) != len(targets):
+            raise contract.RemoteProtocolError("iis_config read returned %d sections for %d requested"
+                                               % (len(sections), len(targets)))
+        return [SectionState.from_result(target, section) for target, section in zip(targets, sections)]
+
+    def apply(self, edits: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
+        return self.run("iis_config", {"op": "apply", "edits": list(edits)})
+
+    # -- companions -----------------------------------------------------------------------------
+
+    def gpupdate(self, target: str = "computer", wait: int = 600) -> dict[str, t.Any]:
+        return self.run("gpupdate", {"target": target, "wait": wait})
+
+    def user_rights(self, rights: t.Sequence[str]) -> dict[str, list[dict[str, t.Any]]]:
+        return self.run("user_rights", {"rights": list(rights)})["rights"]
+
+
+def _lost_connection(action: t.Any, script_id: str, exc: Exception) -> AnsibleConnectionFailure:
+    """A connection that broke during a remote call makes the host unreachable, as Ansible reports it."""
+    host = getattr(action._play_context, "remote_addr", None) or "the host"
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return AnsibleConnectionFailure("lost the connection to %s while running webfarm.winauth's %s script (%s); "
+                                    "the host may have gone down or restarted its WinRM service: check it, then run "
+                                    "the play again" % (host, script_id, reason))
