@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests" / "lab"), str(REPO / "tests" / "functional")]
 
-from harness.ansible import VENV_BIN, ansible_env
+from harness.ansible import VENV_BIN, ansible_env  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.cli import lab_dir, load_seed  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.dc import SambaDC  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.iis import initial_config  # noqa: E402  pylint: disable=wrong-import-position

@@ -71,7 +71,7 @@ def resolve_principals(conn: Directory, names: t.Sequence[str]) -> list[str]:
     return sids
 
 
-def names_for_sids(conn: Directory, sids: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
+def principals_by_sid(conn: Directory, sids: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
     """SID (upper-case) -> {sid, name, dn} with one search; SIDs nobody has map to name and dn None."""
     wanted = list(dict.fromkeys(s.upper() for s in sids))
     accounts = accounts_by_sid(conn, wanted)
@@ -149,7 +149,7 @@ def ensure_delegation(conn: Directory, task: DelegationTask, request: Delegation
     if a2d and task.state != "absent":
         held = spn_values_held(conn, a2d)
         unheld = [spn.value for spn in a2d if spn.key not in held]
-    names = names_for_sids(conn, plan.before.rbcd_sids + plan.after.rbcd_sids)
+    names = principals_by_sid(conn, plan.before.rbcd_sids + plan.after.rbcd_sids)
     if plan.changed and not check_mode:
         apply_delegation_plan(conn, plan)
     after = plan.after

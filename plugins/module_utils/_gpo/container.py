@@ -194,7 +194,7 @@ def resolve_account(conn: Directory, name: str, parameter: str = "accounts") -> 
     return sid, "%s\\%s" % (netbios_or_guess(conn), entry.text("sAMAccountName") or "")
 
 
-def names_for_sids(conn: Directory, sids: t.Iterable[str]) -> dict[str, str]:
+def holder_names(conn: Directory, sids: t.Iterable[str]) -> dict[str, str]:
     """SID -> ``DOMAIN\\name`` (or the well-known name) for display; unknown SIDs are left out."""
     names: dict[str, str] = {}
     lookup = []

@@ -16,7 +16,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.outcome
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import (
     GpoInfo,
     get_gpo,
-    names_for_sids,
+    holder_names,
     resolve_account,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
@@ -123,7 +123,7 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
         resolved.update(_resolve_name_entries(ctx, [e for _k, holders in before_doc.privileges() for e in holders
                                                     if e not in resolved]))
         holder_sids += _all_sids(before_doc, resolved)
-    names = names_for_sids(conn, holder_sids)
+    names = holder_names(conn, holder_sids)
     outcome.result = {
         "gpo": {"guid": gpo.guid, "name": gpo.name}, "right": right, "defined": new is not None,
         "holders": [{"entry": e, "sid": holder_sid(e, resolved), "name": names.get(holder_sid(e, resolved) or "")}
