@@ -56,6 +56,15 @@ def test_ansible_doc_renders_callbacks(plugin: str) -> None:
         assert heading in proc.stdout, "%s: ansible-doc -t callback shows no %s" % (plugin, heading)
 
 
+def test_test_files_have_names_unique_in_the_tree() -> None:
+    """pytest imports each test file by its bare name (no packages under tests/): two files of one name in two
+    folders stop the whole run at collection."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(REPO)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
 def test_action_group_lists_every_directory_module() -> None:
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     group = set(runtime["action_groups"]["ad"])

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _ansible import REPO, run_playbook
+from harness.ansible import REPO, run_playbook, write_playbook
+from harness.directory import admin_connection, spns_of
+from harness.nodes import node_site
 
-HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
 ARTIFACTS = REPO / "build" / "test-artifacts" / "change-plan"
 SEED = yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text(encoding="utf-8"))
 POOL_PASSWORD = next(u["password"] for u in SEED["users"] if u["name"] == "cam-svc")
@@ -30,26 +31,13 @@ NODES = ("SERVER1", "SERVER2")
 ARROW = "\u2192"
 
 
-def ad_connection(lab: dict[str, str]) -> dict:
-    return {"server": lab["LAB_DC_HOSTNAME"], "auth": "simple", "tls": "ldaps",
-            "username": "%s@%s" % (lab["LAB_ADMIN_USER"], lab["LAB_DNS_DOMAIN"]),
-            "password": lab["LAB_ADMIN_PASSWORD"], "ca_cert": lab["LAB_CA_CERT"]}
+def spns_in_lower_case(account: str) -> list[str]:
+    """The account's SPNs as the DC stores them, lower-cased and sorted (what the plays add is spelled both ways)."""
+    return sorted(spn.lower() for spn in spns_of(account))
 
 
-def node_site(node: str, *args: str) -> None:
-    subprocess.run([sys.executable, str(HELPER), str(Path(os.environ["LAB_DIR"]) / "nodes" / node.lower()), *args],
-                   check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab")))
-
-
-def spns_of(account: str) -> list[str]:
-    out = subprocess.run(["samba-tool", "spn", "list", account, "-H", os.environ["LAB_SAM_LDB"]],
-                         capture_output=True, text=True, check=True).stdout
-    return sorted(line.strip().lower() for line in out.splitlines() if line[:1].isspace() and line.strip())
-
-
-def write_play(path: Path, plays: list[dict]) -> Path:
-    path.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
-    return path
+def write_play(directory: Path, name: str, plays: list[dict]) -> Path:
+    return write_playbook(directory, name, plays)[0]
 
 
 def callback_env(directory: Path, name: str) -> dict[str, str]:
@@ -71,18 +59,18 @@ def farm(lab, token, tmp_path):
     context = {"name": name, "tmp": tmp_path, "virtual": virtual,
                "gpo": "IIS-BatchLogon-%s" % name, "plans": tmp_path / "plans"}
     play = {"name": "the L4 farm", "hosts": "lb_nodes", "gather_facts": False,
-            "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+            "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
             "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
                 "lb_farm_virtual_name": virtual, "lb_farm_service_account": "%s\\cam-svc" % lab["LAB_NETBIOS"],
                 "lb_farm_batch_logon_gpo": context["gpo"], "lb_farm_site": name, "lb_farm_app_pool": name}}]}
-    context["play"] = write_play(tmp_path / "lb.yml", [play])
+    context["play"] = write_play(tmp_path, "lb", [play])
     try:
         yield context
     finally:
-        cleanup = write_play(tmp_path / "cleanup.yml", [
+        cleanup = write_play(tmp_path, "cleanup", [
             {"name": "directory", "hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": sys.executable},
-             "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+             "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
              "tasks": [{"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
                                                 "spns": ["HTTP/%s" % context["virtual"], "HTTP/sso-%s" % name]}},
                        {"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
@@ -95,14 +83,14 @@ def farm(lab, token, tmp_path):
 
 def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     name, plans, secrets = farm["name"], farm["plans"], (POOL_PASSWORD, lab["LAB_ADMIN_PASSWORD"])
-    spns_before = spns_of("cam-svc")
+    spns_before = spns_in_lower_case("cam-svc")
     args = ("-i", os.environ["LAB_INVENTORY"], "-e", "lb_farm_service_account_password=%s" % POOL_PASSWORD, "-vvv")
 
     # 1. The plan: --check --diff, nothing written.
     run = run_playbook(str(farm["play"]), *args, "--check", "--diff", env=callback_env(plans, "lb"))
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
     assert "webfarm.winauth.change_plan: plan written: %s" % (plans / "lb.plan.md") in run.stdout
-    assert spns_of("cam-svc") == spns_before
+    assert spns_in_lower_case("cam-svc") == spns_before
     files = files_of(plans, "lb.plan")
     for text in files.values():
         for secret in secrets:
@@ -144,7 +132,7 @@ def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     assert shot.stat().st_size > 30_000, "the page rendered (nearly) blank"
 
     # 2. Someone turns useAppPoolCredentials on at SERVER2's site by hand after the plan.
-    by_hand = write_play(farm["tmp"] / "by_hand.yml", [{
+    by_hand = write_play(farm["tmp"], "by_hand", [{
         "name": "by hand", "hosts": "SERVER2", "gather_facts": False,
         "tasks": [{"webfarm.winauth.web_auth": {"site": name, "windows": {"use_app_pool_credentials": True}}}]}])
     run = run_playbook(str(by_hand), "-i", os.environ["LAB_INVENTORY"])
@@ -177,7 +165,7 @@ def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     assert "Did what the plan said: NO" in files["md"] and "different edits from the plan&#x27;s" in files["html"]
     shutil.copy(plans / "lb.record.html", ARTIFACTS / "lb.record.html")
     assert screenshot(ARTIFACTS / "lb.record.html", ARTIFACTS / "lb.record.png").stat().st_size > 30_000
-    assert spns_of("cam-svc") == sorted(spns_before + ["http/%s" % farm["virtual"], "http/sso-%s" % name])
+    assert spns_in_lower_case("cam-svc") == sorted(spns_before + ["http/%s" % farm["virtual"], "http/sso-%s" % name])
 
 
 def screenshot(page: Path, png: Path) -> Path:
@@ -197,9 +185,9 @@ def screenshot(page: Path, png: Path) -> Path:
 
 
 def test_the_hostname_trap_refusal_is_in_the_plan(lab, tmp_path) -> None:
-    play = write_play(tmp_path / "trap.yml", [{
+    play = write_play(tmp_path, "trap", [{
         "name": "trap", "hosts": "lb_nodes", "gather_facts": False,
-        "module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
         "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
             "lb_farm_virtual_name": "server1.%s" % lab["LAB_DNS_DOMAIN"], "lb_farm_service_account": "CAMTEST\\cam-svc",
             "lb_farm_service_account_password": POOL_PASSWORD}}]}])

@@ -21,18 +21,13 @@ import yaml
 
 from harness.ansible import REPO, run_playbook, write_playbook
 from harness.directory import admin_connection, samba_tool, spns_of
+from harness.nodes import node_site
 
-HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
 SETTINGS = REPO / "extensions" / "molecule" / "shared" / "files" / "iis_settings.py"
 
 
 def lab_dir() -> Path:
     return Path(os.environ["LAB_DIR"])
-
-
-def node_site(node: str, *args: str) -> None:
-    subprocess.run([sys.executable, str(HELPER), str(lab_dir() / "nodes" / node.lower()), *args], check=True,
-                   capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab")))
 
 
 def settings(node: str, site: str, pool: str) -> dict:

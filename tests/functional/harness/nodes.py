@@ -7,6 +7,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,15 @@ from winauth_lab.iis.scripts import atomic_write
 
 SITES = "system.applicationHost/sites"
 POOLS = "system.applicationHost/applicationPools"
+REPO = Path(__file__).resolve().parents[3]
+SITE_HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
+
+
+def node_site(node: str, *args: str) -> None:
+    """The molecule scenarios' own site helper on a lab node: ``add SITE SITE_ID POOL HOST``, ``remove SITE POOL``,
+    ``proxy true|false|unset`` (the tests set up a node exactly as the scenarios do)."""
+    subprocess.run([sys.executable, str(SITE_HELPER), str(Path(os.environ["LAB_DIR"]) / "nodes" / node.lower()), *args],
+                   check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab")))
 
 
 def node_file(env_name: str, node: str) -> Path:

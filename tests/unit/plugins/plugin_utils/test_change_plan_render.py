@@ -6,7 +6,7 @@ import re
 
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._change_plan import document, html, markdown
 
-from test_change_plan import META, lb_plan, obs, record_of, result
+from change_plan_cases import META, lb_plan, obs, record_of, result
 
 
 def plan_doc(**meta) -> dict:
