@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.arr import CONTENT, add_sites, remove_farm
 from harness.directory import admin_connection
 from harness.nodes import Node
 from harness.verification import audit, ids, lab_playbook
 
-CONTENT = ("CONTENT1", "CONTENT2")
 ARR1 = "127.0.0.31"
 ALICE = ("CAMTEST\\alice", "Alice-Pa55!")
 WEBOPS = ("CAMTEST\\webops", "WebOps-Pa55!")
@@ -46,27 +46,14 @@ def farm(request, lab, tmp_path_factory):
     context["audit_farm"] = {"name": "arrid-%s" % token, "kind": "arr", "mode": "ntlm", "names": [public],
                              "site": context["content"]}
     site_id = 40000 + int(token, 16) % 10000
-    context["nodes"]["ARR1"].add_site(context["front"], site_id, context["front"], public)
-    for name in CONTENT:
-        context["nodes"][name].add_site(context["content"], site_id, context["content"], public)
+    add_sites(context, site_id)
     try:
         run = converge(context)
         assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
         assert "shares its back-end connections" not in run.stdout + run.stderr, run.stderr[-5000:]
         yield context
     finally:
-        cleanup = lab_playbook(context["tmp"], "cleanup", [
-            {"hosts": "localhost", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
-             "tasks": [{"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
-            {"hosts": "arr_frontends", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.arr_farm": {"name": context["farm_name"], "state": "absent"}}]},
-            {"hosts": "arr_frontends:content_nodes", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
-        context["nodes"]["ARR1"].remove_site(context["front"], context["front"])
-        for name in CONTENT:
-            context["nodes"][name].remove_site(context["content"], context["content"])
+        cleanup = remove_farm(context)
         assert cleanup.returncode == 0, cleanup.stdout[-3000:]
 
 

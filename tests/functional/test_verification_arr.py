@@ -13,11 +13,11 @@ import uuid
 
 import pytest
 
+from harness.arr import CONTENT, add_sites, remove_farm
 from harness.directory import admin_connection, samba_tool, spn_holders
 from harness.nodes import Node
 from harness.verification import audit, ids, lab_playbook, probe
 
-CONTENT = ("CONTENT1", "CONTENT2")
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,7 @@ def arr(lab, tmp_path_factory):
     context["farm"] = {"name": "arr-%s" % token, "kind": "arr", "names": [public], "identity": "CAMTEST\\user1",
                        "batch_logon_gpo": context["gpo"]}
     site_id = 30000 + int(token, 16) % 10000
-    context["nodes"]["ARR1"].add_site(context["front"], site_id, context["front"], public)
-    for name in CONTENT:
-        context["nodes"][name].add_site(context["content"], site_id, context["content"], public)
+    add_sites(context, site_id)
     try:
         run = converge(context)
         assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
@@ -41,18 +39,7 @@ def arr(lab, tmp_path_factory):
     finally:
         for holder in spn_holders("HTTP/%s" % public):
             samba_tool("spn", "delete", "HTTP/%s" % public, holder, check=False)
-        cleanup = lab_playbook(tmp, "cleanup", [
-            {"hosts": "localhost", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-             "module_defaults": {"group/webfarm.winauth.ad": admin_connection()},
-             "tasks": [{"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
-            {"hosts": "arr_frontends", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.arr_farm": {"name": context["farm_name"], "state": "absent"}}]},
-            {"hosts": "arr_frontends:content_nodes", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
-        context["nodes"]["ARR1"].remove_site(context["front"], context["front"])
-        for name in CONTENT:
-            context["nodes"][name].remove_site(context["content"], context["content"])
+        cleanup = remove_farm(context)
         assert cleanup.returncode == 0, cleanup.stdout[-3000:]
 
 

@@ -7,14 +7,27 @@ Standard library only, so that ``lab-down`` works with any Python.
 from __future__ import annotations
 
 import json
+import typing as t
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 WSMAN_PORT = 5986
+_Config = t.TypeVar("_Config", bound="JsonConfig")
+
+
+class JsonConfig:
+    """A dataclass a process reads from a JSON file that the fleet wrote before starting it."""
+
+    @classmethod
+    def load(cls: type[_Config], path: Path) -> _Config:
+        return cls(**json.loads(path.read_text()))
+
+    def dump(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
 @dataclass
-class NodeConfig:
+class NodeConfig(JsonConfig):
     """What one node process needs; stored as node.json in the node's directory."""
 
     name: str                 # SERVER1
@@ -29,13 +42,6 @@ class NodeConfig:
     dc_host: str
     port: int = WSMAN_PORT
     delay: float = 0.0        # artificial latency added to every remote call (slow-node tests)
-
-    @classmethod
-    def load(cls, path: Path) -> "NodeConfig":
-        return cls(**json.loads(path.read_text()))
-
-    def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @property
     def directory(self) -> Path:

@@ -7,8 +7,10 @@ import datetime
 import json
 import threading
 import typing as t
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+
+from .nodeconfig import JsonConfig
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -21,7 +23,7 @@ def utc_now() -> datetime.datetime:
 
 
 @dataclass
-class WebConfig:
+class WebConfig(JsonConfig):
     """What one web endpoint process needs; stored as web/web.json in the node's directory."""
 
     name: str
@@ -40,13 +42,6 @@ class WebConfig:
     computer_keytab: str
     http_port: int = HTTP_PORT
     https_port: int = HTTPS_PORT
-
-    @classmethod
-    def load(cls, path: Path) -> "WebConfig":
-        return cls(**json.loads(path.read_text()))
-
-    def dump(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @property
     def web_dir(self) -> Path:
