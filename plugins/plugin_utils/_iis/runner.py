@@ -23,6 +23,8 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
 
 SCRIPT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
 PRELUDE = "prelude"
+# The parts a script uses beyond the prelude, sent between the prelude and the script (function definitions only).
+PARTS: dict[str, tuple[str, ...]] = {"iis_config": ("iis_values",)}
 _SCRIPTS: dict[str, str] = {}
 
 
@@ -32,7 +34,7 @@ def _read(name: str) -> str:
 
 
 def script_text(script_id: str) -> str:
-    """The script as it is sent: the prelude (helpers every script uses), then the shipped .ps1.
+    """The script as it is sent: the prelude (helpers every script uses), the script's parts, then the shipped .ps1.
 
     The .ps1 must declare the catalogue's version in its marker; the version stands for the text sent.
     """
@@ -43,7 +45,7 @@ def script_text(script_id: str) -> str:
         if contract.parse_marker(text) != (script_id, contract.SCRIPTS[script_id]):
             raise AnsibleActionFail("%s.ps1 does not declare %s version %s; the collection is damaged"
                                     % (os.path.join(SCRIPT_DIR, script_id), script_id, contract.SCRIPTS[script_id]))
-        _SCRIPTS[script_id] = _read(PRELUDE) + "\n" + text
+        _SCRIPTS[script_id] = "\n".join([_read(name) for name in (PRELUDE, *PARTS.get(script_id, ()))] + [text])
     return _SCRIPTS[script_id]
 
 

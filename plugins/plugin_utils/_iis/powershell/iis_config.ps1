@@ -1,6 +1,7 @@
 # webfarm.winauth remote script: a generic IIS configuration editor over Microsoft.Web.Administration.
 # Contract (request and response shapes, errors): docs/remote-contract.md in the collection. The controller sends
-# prelude.ps1 (Get-Prop, ConvertTo-AsciiJson) in front of it.
+# prelude.ps1 (Get-Prop, ConvertTo-AsciiJson) and iis_values.ps1 (ConvertTo-JsonValue, ConvertTo-IisValue,
+# Test-Same) in front of it.
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
 # The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
 # from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
@@ -14,84 +15,6 @@ function Stop-Winauth([string]$Code, [string]$Message, [hashtable]$Context) {
     $ex = New-Object System.InvalidOperationException $Message
     $ex.Data['winauth'] = $err
     throw $ex
-}
-
-# A value as the contract carries it: enum and flags by name, time spans in .NET's constant format.
-function ConvertTo-JsonValue($Schema, $Value) {
-    if ($null -eq $Value) { return $null }
-    switch ($Schema.Type) {
-        'bool' { return [bool]$Value }
-        'enum' {
-            if ($Value -is [string]) { return $Value }
-            foreach ($ev in $Schema.GetEnumValues()) { if ($ev.Value -eq [long]$Value) { return $ev.Name } }
-            return [string]$Value
-        }
-        'flags' {
-            if ($Value -is [string]) { return $Value }
-            $n = [long]$Value
-            $names = New-Object System.Collections.ArrayList
-            $zero = ''
-            foreach ($ev in $Schema.GetEnumValues()) {
-                if ($ev.Value -eq 0) { $zero = $ev.Name }
-                elseif (($n -band $ev.Value) -eq $ev.Value) { [void]$names.Add($ev.Name) }
-            }
-            if ($names.Count -eq 0) { return $zero }
-            return ($names -join ', ')
-        }
-        'timeSpan' { return ([TimeSpan]$Value).ToString() }
-        { $_ -in 'uint', 'int', 'int64' } { return [long]$Value }
-        default { return [string]$Value }
-    }
-}
-
-# A requested value converted to what Microsoft.Web.Administration takes (enums and flags by name, as Microsoft's
-# samples set them; numbers, booleans and time spans typed); invalid_value when it cannot be.
-function ConvertTo-IisValue($Schema, $Value, [hashtable]$Where) {
-    $name = $Schema.Name
-    $bad = if ($Schema.IsEncrypted) { "$name has an invalid value" } else { "$name cannot be '$Value'" }
-    if ($null -eq $Value) { Stop-Winauth 'invalid_value' "$name needs a value" $Where }
-    try {
-        switch ($Schema.Type) {
-            'bool' {
-                if ($Value -is [bool]) { return $Value }
-                if ("$Value" -in 'true', 'false') { return ("$Value" -eq 'true') }
-                throw "$name must be true or false"
-            }
-            'uint' { return [uint32]$Value }
-            'int' { return [int32]$Value }
-            'int64' { return [int64]$Value }
-            'enum' {
-                foreach ($ev in $Schema.GetEnumValues()) {
-                    if ($ev.Name -eq "$Value" -or "$($ev.Value)" -eq "$Value") { return $ev.Name }
-                }
-                throw "$name must be one of $(($Schema.GetEnumValues() | ForEach-Object { $_.Name }) -join ', ')"
-            }
-            'flags' {
-                $n = 0
-                if ("$Value" -match '^\d+$') { $n = [long]$Value } else {
-                    foreach ($part in @("$Value" -split ',')) {
-                        $part = $part.Trim()
-                        if ($part -eq '') { continue }
-                        $ev = $Schema.GetEnumValues() | Where-Object { $_.Name -eq $part } | Select-Object -First 1
-                        if ($null -eq $ev) { throw "$name has no flag '$part'" }
-                        $n = $n -bor [long]$ev.Value
-                    }
-                }
-                return (ConvertTo-JsonValue $Schema $n)
-            }
-            'timeSpan' { return [TimeSpan]::Parse("$Value", [Globalization.CultureInfo]::InvariantCulture) }
-            default { return [string]$Value }
-        }
-    } catch {
-        $detail = if ($Schema.IsEncrypted) { $bad } else { "$bad ($($_.Exception.GetBaseException().Message))" }
-        Stop-Winauth 'invalid_value' $detail $Where
-    }
-}
-
-function Test-Same($Schema, $Left, $Right) {
-    if ($Left -is [string] -and $Right -is [string] -and -not $Schema.IsCaseSensitive) { return $Left -eq $Right }
-    if ($Left -is [string] -and $Right -is [string]) { return $Left -ceq $Right }
-    return $Left -eq $Right
 }
 
 function Get-AttrValue($Element, [string]$Name) {
