@@ -111,7 +111,7 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
         planned, deleted, nothing = run_tasks([task("gpo", {"name": name, "state": "absent"}, check=True, diff=True),
                                               task("gpo", {"name": name, "state": "absent"}, diff=True),
                                               task("gpo", {"name": name, "state": "absent"})],
-                                             connection=admin_connection())
+                                              connection=admin_connection())
         assert planned["changed"] and planned["unlinked"] == [ou]
         assert "linked to: %s" % ou in planned["diff"]["before"] and planned["diff"]["after"] == "GPO absent\n"
         assert deleted["diff"] == planned["diff"]  # check mode left everything for the real run to remove

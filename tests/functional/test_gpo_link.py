@@ -83,7 +83,7 @@ def test_link_order_and_flags_leave_the_other_links_byte_for_byte(link_lab) -> N
     wanted = {"gpo": link_lab["ours_name"], "target": target, "order": 2, "enabled": False, "enforced": True}
     predicted, linked, again = run_tasks([task("gpo_link", wanted, check=True, diff=True),
                                          task("gpo_link", wanted, diff=True), task("gpo_link", wanted)],
-                                        connection=admin_connection())
+                                         connection=admin_connection())
     assert predicted["changed"] and predicted["link_order"] == 2
     assert [link["guid"] for link in predicted["links"]] == [a, ours, b]
     # Check mode wrote nothing: the real run started from the same links and made the predicted change.

@@ -19,7 +19,6 @@ from harness.nodes import Node
 from harness.verification import audit, ids, lab_playbook, probe
 
 
-
 @pytest.fixture(scope="module")
 def arr(lab, tmp_path_factory):
     token = uuid.uuid4().hex[:6]
