@@ -58,7 +58,7 @@ sanity: venv
 	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_sanity.py
 
 lint: venv collection
-	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_lint.py
+	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_repository.py -k ansible_lint
 
 units: venv
 	@$(BIN)/pytest -p no:cacheprovider tests/unit

@@ -4,6 +4,7 @@ module and callback, and the execution-environment definition."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,12 @@ def test_test_files_have_names_unique_in_the_tree() -> None:
     for path in sorted((REPO / "tests").rglob("test_*.py")):
         seen.setdefault(path.name, []).append(str(path.relative_to(REPO)))
     assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
+def test_the_makefile_names_only_test_files_that_exist() -> None:
+    """A target that names a missing test file runs nothing and fails with pytest's 'file not found'."""
+    named = set(re.findall(r"tests/[\w/.-]+\.py", (REPO / "Makefile").read_text(encoding="utf-8")))
+    assert named and sorted(path for path in named if not (REPO / path).is_file()) == []
 
 
 def test_action_group_lists_every_directory_module() -> None:
