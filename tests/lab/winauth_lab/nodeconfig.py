@@ -11,7 +11,6 @@ import typing as t
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-WSMAN_PORT = 5986
 _Config = t.TypeVar("_Config", bound="JsonConfig")
 
 
@@ -24,6 +23,9 @@ class JsonConfig:
 
     def dump(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+WSMAN_PORT = 5986
 
 
 @dataclass
