@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import ldap3
 
@@ -14,12 +16,22 @@ from harness.directory import (
     delete_tree,
     domain_dn,
     gplink_of,
+    lab,
     ldap_connection,
     ldb_attributes,
     new_token,
     samba_tool,
 )
-from harness.gpo import getlink, gpo_exists, listall, remove_gpo, samba_acl_check, sysvol_dir
+from harness.gpo import (
+    create_gpo_with_samba_tool,
+    getlink,
+    gpo_exists,
+    gpo_snapshot,
+    listall,
+    remove_gpo,
+    samba_acl_check,
+    sysvol_dir,
+)
 
 
 def policies_folders() -> set[str]:
@@ -29,9 +41,10 @@ def policies_folders() -> set[str]:
 def bare_container(conn: ldap3.Connection, name: str) -> str:
     """A Group Policy Container alone, added over LDAP (enough for the display-name lookups)."""
     guid = "{%s}" % str(uuid.uuid4()).upper()
+    domain = os.environ["LAB_DNS_DOMAIN"]
     assert conn.add("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), "groupPolicyContainer",
                     {"displayName": name, "versionNumber": "0", "flags": "0",
-                     "gPCFileSysPath": "\\\\unused\\SysVol\\x"}), conn.result
+                     "gPCFileSysPath": "\\\\%s\\SysVol\\%s\\Policies\\%s" % (domain, domain, guid)}), conn.result
     return guid
 
 
@@ -124,4 +137,60 @@ def test_create_then_delete_a_gpo_and_refuse_what_is_ambiguous_or_wrong() -> Non
         remove_gpo(first)
         remove_gpo(second)
         delete_tree(conn, ou)
+        conn.unbind()
+
+
+def tree_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(folder.rglob("*"))}
+
+
+def test_a_planted_gpc_file_sys_path_is_refused_before_any_smb_read_write_or_delete() -> None:
+    """A GPO editor points gPCFileSysPath at another GPO's folder, or at a folder without GPT.INI: every module
+    refuses, naming the attribute and its value, and nothing there (or in the directory) is written or deleted."""
+    name = "winauth-test-planted-%s" % new_token()
+    domain = lab("LAB_DNS_DOMAIN")
+    victim = create_gpo_with_samba_tool("winauth-test-victim-%s" % new_token())
+    scratch_name = "winauth-test-scratch-%s" % new_token()
+    scratch = Path(lab("LAB_SYSVOL")) / domain / scratch_name
+    scratch.mkdir()
+    (scratch / "keep.txt").write_bytes(b"not a GPO\r\n")
+    guid = None
+    conn = ldap_connection()
+    try:
+        created = run_tasks([task("gpo", {"name": name})], connection=admin_connection())[0]
+        assert not failed(created), created
+        guid = created["guid"]
+        dn = created["dn"]
+        plants = {
+            "another GPO's folder": "\\\\%s\\SysVol\\%s\\Policies\\%s" % (domain, domain, victim),
+            "a folder without GPT.INI": "\\\\%s\\sysvol\\%s\\%s" % (domain, domain, scratch_name),
+        }
+        for what, planted in plants.items():
+            assert conn.modify(dn, {"gPCFileSysPath": [(ldap3.MODIFY_REPLACE, [planted])]}), conn.result
+            victim_before, scratch_before = gpo_snapshot(victim), tree_of(scratch)
+            usn_before = ldb_attributes(dn, "uSNChanged")
+            results = run_tasks([
+                task("gpo", {"name": name, "state": "absent"}),
+                task("gpo", {"name": name}),
+                task("gpo_user_rights", {"gpo": name, "accounts": ["cam-svc"]}),
+            ], connection=admin_connection())
+            for result in results:
+                assert failed(result), (what, result)
+                assert "gPCFileSysPath of GPO %s %s is" % (name, guid) in result["msg"], result["msg"]
+                assert planted.replace("\\", "\\\\") in result["msg"] or planted in result["msg"]
+                assert "set gPCFileSysPath of %s back to" % guid in result["msg"]
+            assert gpo_snapshot(victim) == victim_before, what
+            assert tree_of(scratch) == scratch_before, what
+            assert ldb_attributes(dn, "uSNChanged") == usn_before, what  # not unlinked, renamed or deleted
+            assert gpo_exists(guid) and gpo_exists(victim)
+        # Put back, the GPO is its own again and is deleted normally (its own folder only).
+        assert conn.modify(dn, {"gPCFileSysPath": [(ldap3.MODIFY_REPLACE, [created["path"]])]}), conn.result
+        deleted = run_tasks([task("gpo", {"name": name, "state": "absent"})], connection=admin_connection())[0]
+        assert deleted["changed"] and not failed(deleted) and not gpo_exists(guid)
+        assert not sysvol_dir(guid).exists() and sysvol_dir(victim).is_dir()
+        guid = None
+    finally:
+        remove_gpo(guid)
+        remove_gpo(victim)
+        shutil.rmtree(scratch, ignore_errors=True)
         conn.unbind()

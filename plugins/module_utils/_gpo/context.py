@@ -11,7 +11,8 @@ import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import GpoInfo
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import Sysvol, split_unc, sysvol_for
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import Sysvol, sysvol_for
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol_path import SYSVOL_SHARE, gpo_folder
 
 
 class GpoContext:
@@ -30,9 +31,13 @@ class GpoContext:
         return self._sessions[key]
 
     def folder(self, gpo: GpoInfo) -> tuple[Sysvol, str]:
-        """The SYSVOL session and the path inside the share of a GPO's folder."""
-        _host, share, path = split_unc(gpo.file_sys_path)
-        return self.sysvol(share), path
+        """The SYSVOL session and the path inside the share of a GPO's folder.
+
+        The only way to a GPO's folder: ``gPCFileSysPath`` is checked against the GPO's GUID and the
+        domain first (``sysvol_path``), so no session opens for a path pointed elsewhere.
+        """
+        path = gpo_folder(gpo.file_sys_path, self.conn.info.dns_domain, gpo.guid, gpo.name)
+        return self.sysvol(SYSVOL_SHARE), path
 
     def close(self) -> None:
         for session in self._sessions.values():

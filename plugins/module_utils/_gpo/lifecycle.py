@@ -144,6 +144,7 @@ def folder_acl_consistent(ctx: GpoContext, gpo: GpoInfo) -> bool | None:
 def _repair_gpo(ctx: GpoContext, gpo: GpoInfo, name: str, check_mode: bool) -> Outcome:
     outcome = Outcome()
     before = _describe_gpo(gpo)
+    ctx.folder(gpo)  # its gPCFileSysPath checked before anything is written
     if gpo.name != name:
         outcome.changed = True
         if not check_mode:
@@ -181,6 +182,7 @@ def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mo
                        diff={"before": _describe_gpo(None), "after": _describe_gpo(None)})
     if name and gpo.name != name:
         raise InvalidInput("guid=%s belongs to GPO %r, not name=%r; refusing to delete it" % (gpo.guid, gpo.name, name))
+    sysvol, folder = ctx.folder(gpo)  # its gPCFileSysPath checked before anything is unlinked or deleted
     links = containers_linking(conn, gpo.guid)
     outcome = Outcome(changed=True, diff={"before": _describe_gpo(gpo, [dn for dn, _v in links]),
                                           "after": _describe_gpo(None)})
@@ -193,7 +195,6 @@ def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mo
         change = apply_link(parse_gplink(value), gpo.guid, "", state="absent")
         if change.changed:
             conn.swap(dn, "gPLink", value, format_gplink(change.tokens))
-    sysvol, folder = ctx.folder(gpo)
     sysvol.rmtree(folder)
     conn.delete_subtree(gpo.dn)
     return outcome

@@ -20,8 +20,12 @@ import contextlib
 import typing as t
 import uuid
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol_path import (
+    SYSVOL_SHARE,
+    SysvolError,
+    SysvolPathError,
+)
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.credentials import Credential
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput, WinauthError
 
 try:
     from smbprotocol import exceptions as smb_exceptions
@@ -74,32 +78,12 @@ _STATUS_DELETE_PENDING = 0xC0000056
 _STATUS_LOGON_FAILURE = 0xC000006D
 _NOT_FOUND = (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND)
 
-SYSVOL_SHARE = "SysVol"
-
-
-class SysvolError(WinauthError):
-    """A SYSVOL failure explained in one line."""
-
-
-class SysvolPathError(SysvolError, InvalidInput):
-    """A SYSVOL path (from the directory, or for an account) that cannot be used."""
+__all__ = ["SYSVOL_SHARE", "Sysvol", "SysvolError", "SysvolPathError", "join", "require_smb", "sysvol_for"]
 
 
 def require_smb() -> str | None:
     """The name of the missing Python library, or None."""
     return "smbprotocol" if Connection is None else None
-
-
-def split_unc(unc: str) -> tuple[str, str, str]:
-    r"""``\\camtest.local\SysVol\camtest.local\Policies\{GUID}`` -> (host, share, path inside the share)."""
-    text = (unc or "").replace("/", "\\")
-    if not text.startswith("\\\\"):
-        raise SysvolPathError("gPCFileSysPath %r is not a UNC path (\\\\domain\\SysVol\\domain\\Policies\\{GUID})"
-                              % unc)
-    parts = [part for part in text[2:].split("\\") if part]
-    if len(parts) < 3:
-        raise SysvolPathError("gPCFileSysPath %r has no folder inside a share" % unc)
-    return parts[0], parts[1], "\\".join(parts[2:])
 
 
 def join(*parts: str) -> str:

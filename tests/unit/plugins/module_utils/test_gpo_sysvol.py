@@ -6,11 +6,11 @@ import pytest
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import guid_of
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import (
-    SysvolError,
-    join,
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import SysvolError, join, sysvol_for
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol_path import (
+    SysvolPathError,
+    gpo_folder,
     split_unc,
-    sysvol_for,
 )
 
 
@@ -22,6 +22,43 @@ def test_split_unc() -> None:
         with pytest.raises(SysvolError):
             split_unc(bad)
     assert join("a\\", "\\b", "", "c") == "a\\b\\c"
+
+
+GUID = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
+OTHER = "{6AC1786C-016F-11D2-945F-00C04FB984F9}"
+
+
+def test_a_gpo_folder_is_its_own_guid_in_the_domains_sysvol() -> None:
+    assert gpo_folder("\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s" % GUID, "camtest.local", GUID) == \
+        "camtest.local\\Policies\\%s" % GUID
+    # Case never matters (Windows writes sysvol, GPMC SysVol, GUIDs in either case).
+    assert gpo_folder("\\\\CAMTEST.LOCAL\\sysvol\\CamTest.Local\\policies\\%s" % GUID.lower(), "camtest.local",
+                      GUID) == "CamTest.Local\\policies\\%s" % GUID.lower()
+
+
+@pytest.mark.parametrize("planted", [
+    "\\\\camtest.local\\SysVol\\camtest.local",                                 # the SYSVOL root of the domain
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies",                     # every GPO at once
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\" + OTHER,          # another GPO
+    "\\\\camtest.local\\SysVol\\camtest.local\\scripts",                      # NETLOGON's folder
+    "\\\\camtest.local\\NETLOGON\\Policies\\" + GUID,                         # another share
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s\\.." % GUID,     # traversal
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\..\\" + GUID,
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s\\Machine" % GUID, # a subfolder
+    "\\\\evil.example\\SysVol\\evil.example\\Policies\\" + GUID,             # another domain
+    "\\\\camtest.local\\SysVol\\other.local\\Policies\\" + GUID,
+    "\\\\camtest.local\\SysVol\\camtest.local\\\\Policies\\" + GUID,        # an empty component
+    "//camtest.local/SysVol/camtest.local/Policies/" + GUID,                    # not the form Windows writes
+    "camtest.local\\SysVol\\camtest.local\\Policies\\" + GUID,                  # not UNC
+    "",
+])
+def test_a_planted_gpc_file_sys_path_is_refused_naming_the_attribute_and_the_fix(planted: str) -> None:
+    with pytest.raises(SysvolPathError) as refused:
+        gpo_folder(planted, "camtest.local", GUID, "web farm")
+    message = str(refused.value)
+    assert "gPCFileSysPath of GPO web farm %s is %r" % (GUID, planted) in message
+    assert "set gPCFileSysPath of %s back to \\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s" % (
+        GUID, GUID) in message
 
 
 def test_sysvol_uses_the_directory_credentials() -> None:
