@@ -44,7 +44,7 @@ def test_a_gpo_folder_is_its_own_guid_in_the_domains_sysvol() -> None:
     "\\\\camtest.local\\NETLOGON\\Policies\\" + GUID,                         # another share
     "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s\\.." % GUID,     # traversal
     "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\..\\" + GUID,
-    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s\\Machine" % GUID, # a subfolder
+    "\\\\camtest.local\\SysVol\\camtest.local\\Policies\\%s\\Machine" % GUID,  # a subfolder
     "\\\\evil.example\\SysVol\\evil.example\\Policies\\" + GUID,             # another domain
     "\\\\camtest.local\\SysVol\\other.local\\Policies\\" + GUID,
     "\\\\camtest.local\\SysVol\\camtest.local\\\\Policies\\" + GUID,        # an empty component
