@@ -194,7 +194,7 @@ rbcd_principals:
       sample: CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local
 before:
   description:
-    - The account's delegation settings before the task (with or without C(--diff)): what a rollback writes back.
+    - The account's delegation settings before the task (with or without C(--diff)), what a rollback writes back.
   returned: success
   type: dict
   contains:

@@ -126,8 +126,8 @@ def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[d
             if not check_mode:
                 sysvol.mkdir(join(folder, sub))
     if gpt is None:
-        done.append(_repair("gpt_ini", join(folder, "GPT.INI"), "%s (Version=%d)" % (join(folder, "GPT.INI"),
-                                                                                gpo.version)))
+        gpt_ini = join(folder, "GPT.INI")
+        done.append(_repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version)))
         if not check_mode:
             data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
             sysvol.write(join(folder, "GPT.INI"), data)

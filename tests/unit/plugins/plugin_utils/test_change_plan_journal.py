@@ -23,8 +23,8 @@ SECRET = "Pool-Pa55-word!"
 
 def spn_result(**extra) -> dict:
     return dict({"changed": True, "dn": CAM_SVC, "sam_account_name": "cam-svc",
-                 "spns": ["HTTP/old", "HTTP/sso.camtest.local", "HTTP/sso"], "added": ["HTTP/sso.camtest.local",
-                                                                                        "HTTP/sso"],
+                 "spns": ["HTTP/old", "HTTP/sso.camtest.local", "HTTP/sso"],
+                 "added": ["HTTP/sso.camtest.local", "HTTP/sso"],
                  "removed": [], "moved_from": [{"dn": SERVER1, "sam_account_name": "SERVER1$", "spns": ["HTTP/sso"]}],
                  "spns_before": ["HTTP/old"], "object_sid": "S-1-5-21-1-2-3-1105", "object_guid": "g-cam",
                  "holders_before": [{"dn": SERVER1, "sam_account_name": "SERVER1$", "object_sid": "S-1-5-21-1-2-3-1106",
