@@ -103,10 +103,8 @@ def _remove(plan: Plan, state: SectionState, path: list[t.Any], key: dict[str, t
     coll = state.at(path).schema.collection
     plan.show(heading(state, path + [key]), "%s %s" % (coll.add, label), "(absent)")
     plan.edit(state, "remove", path, "remove %s %s" % (coll.add, label), key=key)
-    found = state.at(path + [key])
-    plan.record(state, path + [key], "item", coll.add, {"exists": True, "values": {
-        k: v.get("value") for k, v in (found.data or {}).get("attributes", {}).items() if v.get("source") != "default"}},
-        {"exists": False})
+    was, = item_state([state.at(path + [key])])
+    plan.record(state, path + [key], "item", coll.add, {"exists": True, "values": was["values"]}, {"exists": False})
 
 
 def _managed(values: dict[str, t.Any]) -> dict[str, t.Any]:
