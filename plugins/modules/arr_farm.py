@@ -401,4 +401,30 @@ rules:
   type: list
   elements: str
   sample: [ARR_sso-farm_loadbalance]
+before:
+  description:
+    - The state before the task of each thing it changed (or, in check mode, would change), one entry each, for the
+      change record's journal and the rollback. Returned with or without C(--diff); empty when nothing changes.
+    - Each entry has C(object) (the key the change plan uses), C(kind), C(section), C(location) (C("") for the
+      server), C(path) (inside the section, collection items as their key) and C(name) (the attribute, collection or
+      item element).
+    - C(kind=attribute) adds C(value) and C(source) - C(local) (set at that location), C(inherited) (from a parent
+      path) or C(default) (the schema's) - so that a rollback can remove a local setting rather than write a default.
+    - C(kind=collection) adds C(items), each with C(values) (what the item sets itself) and C(inherited).
+    - C(kind=item) adds C(exists) (and C(values) of an item that is removed).
+    - C(kind=secret) adds only C(set) (whether a value was stored); a secret is never returned.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {"object": "iis:system.webServer/security/authentication/windowsAuthentication@Default Web Site::enabled",
+       "kind": "attribute", "section": "system.webServer/security/authentication/windowsAuthentication",
+       "location": "Default Web Site", "path": [], "name": "enabled", "value": false, "source": "inherited"}
+after:
+  description:
+    - The same entries as RV(before), with the state the task leaves (C(source) is C(local) for an attribute it set;
+      a secret only says C(set) and C(changed)).
+  returned: success
+  type: list
+  elements: dict
 """

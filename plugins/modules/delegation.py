@@ -192,6 +192,35 @@ rbcd_principals:
       description: Its distinguished name, or C(null).
       type: str
       sample: CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local
+before:
+  description:
+    - The account's delegation settings before the task (with or without C(--diff)), what a rollback writes back.
+  returned: success
+  type: dict
+  contains:
+    allowed_to_delegate_to:
+      description: C(msDS-AllowedToDelegateTo) before the task.
+      type: list
+      elements: str
+    protocol_transition:
+      description: Whether protocol transition (TRUSTED_TO_AUTH_FOR_DELEGATION) was set.
+      type: bool
+    unconstrained:
+      description: Whether unconstrained delegation (TRUSTED_FOR_DELEGATION) was set.
+      type: bool
+    user_account_control:
+      description: C(userAccountControl) before the task.
+      type: int
+    rbcd_sids:
+      description: The SIDs C(msDS-AllowedToActOnBehalfOfOtherIdentity) allowed before the task.
+      type: list
+      elements: str
+  sample:
+    allowed_to_delegate_to: []
+    protocol_transition: false
+    unconstrained: false
+    user_account_control: 66048
+    rbcd_sids: []
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.delegation import (  # noqa: E402

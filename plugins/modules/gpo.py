@@ -157,6 +157,23 @@ unlinked:
   returned: when state=absent
   type: list
   elements: str
+repairs:
+  description: RV(repaired) as structured items, each with C(kind) (container, sysvol_folder, folder, gpt_ini),
+    C(target) (the DN or SYSVOL path) and C(text) (as in RV(repaired)).
+  returned: when state=present
+  type: list
+  elements: dict
+  sample: [{kind: gpt_ini, target: "camtest.local\\Policies\\{5F2E8A1C-...}\\GPT.INI", text: "... (Version=0)"}]
+before:
+  description:
+    - The GPO before the task (with or without C(--diff)); what a rollback needs.
+    - C(existed) false means this task created it (a rollback removes it); C(name) its display name before.
+    - After O(state=absent) on an existing GPO, C(restorable) is false and C(links_before) lists each container
+      that linked it with its C(gPLink) before; a rollback refuses to restore a deleted GPO (its SYSVOL files and ACL
+      are gone with it).
+  returned: always
+  type: dict
+  sample: {existed: false, name: null}
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import ensure_gpo  # noqa: E402

@@ -209,6 +209,22 @@ scope:
       description: OUs between the target and the computer that block inheritance.
       type: list
       elements: str
+links_before:
+  description:
+    - The links of O(target) before the task, in link order, with the same keys as RV(links) (with or without
+      C(--diff)).
+  returned: success
+  type: list
+  elements: dict
+gplink_before:
+  description: The target's C(gPLink) value before the task, as the directory stored it (empty when it had none).
+  returned: success
+  type: str
+  sample: "[LDAP://cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=camtest,DC=local;0]"
+link_created:
+  description: Whether this task created the link (the GPO was not linked to O(target) before); a rollback removes it.
+  returned: success
+  type: bool
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.linking import ensure_link  # noqa: E402

@@ -198,6 +198,25 @@ completed_interrupted_change:
   description: Whether a pending marker left by an interrupted run was found (and its change announced).
   returned: success
   type: bool
+defined_before:
+  description: Whether the GPO defined O(right) before the task (with or without C(--diff)).
+  returned: success
+  type: bool
+holders_before:
+  description: The entries of O(right) before the task, with the same keys as RV(holders).
+  returned: success
+  type: list
+  elements: dict
+machine_extensions_before:
+  description:
+    - The GPO's C(gPCMachineExtensionNames) before the task.
+    - A rollback writes the rights and extensions back and raises the version again; it never writes an old version.
+  returned: success
+  type: str
+version_before:
+  description: The GPO version (the container's) before the task.
+  returned: success
+  type: int
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import canonical_right  # noqa: E402

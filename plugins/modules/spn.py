@@ -214,6 +214,46 @@ moved_from:
       type: list
       elements: str
       sample: [HTTP/sso.camtest.local]
+spns_before:
+  description:
+    - The account's SPNs before the task, as the directory stored them (with or without C(--diff)).
+    - With RV(object_sid), RV(object_guid) and RV(holders_before), what a rollback needs to put them back.
+  returned: success
+  type: list
+  elements: str
+  sample: [HTTP/sso]
+object_sid:
+  description: The account's objectSid, which names it whatever it is renamed to.
+  returned: success
+  type: str
+  sample: S-1-5-21-1004336348-1177238915-682003330-1105
+object_guid:
+  description: The account's objectGUID.
+  returned: success
+  type: str
+  sample: 6e3b0a54-6f41-4c1e-9a0b-9d6c2f4c1a11
+holders_before:
+  description: With O(on_conflict=move), each account SPNs were taken from, with all its SPNs before the task.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    dn:
+      description: Distinguished name of the former holder.
+      type: str
+    sam_account_name:
+      description: Its sAMAccountName.
+      type: str
+    object_sid:
+      description: Its objectSid.
+      type: str
+    object_guid:
+      description: Its objectGUID.
+      type: str
+    spns_before:
+      description: All its SPNs before the task.
+      type: list
+      elements: str
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402

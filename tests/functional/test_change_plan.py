@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from harness.ansible import REPO, run_playbook, write_playbook
-from harness.directory import admin_connection, spns_of
+from harness.directory import admin_connection, domain_dn, gplink_of, ldap_connection, sid_of, spns_of
 from harness.nodes import node_site
 
 ARTIFACTS = REPO / "build" / "test-artifacts" / "change-plan"
@@ -84,6 +84,12 @@ def farm(lab, token, tmp_path):
 def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     name, plans, secrets = farm["name"], farm["plans"], (POOL_PASSWORD, lab["LAB_ADMIN_PASSWORD"])
     spns_before = spns_in_lower_case("cam-svc")
+    stored_before = spns_of("cam-svc")
+    conn = ldap_connection()
+    try:
+        gplink_before = gplink_of(conn, "OU=WebServers,%s" % domain_dn()) or ""
+    finally:
+        conn.unbind()
     args = ("-i", os.environ["LAB_INVENTORY"], "-e", "lb_farm_service_account_password=%s" % POOL_PASSWORD, "-vvv")
 
     # 1. The plan: --check --diff, nothing written.
@@ -166,6 +172,50 @@ def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     shutil.copy(plans / "lb.record.html", ARTIFACTS / "lb.record.html")
     assert screenshot(ARTIFACTS / "lb.record.html", ARTIFACTS / "lb.record.png").stat().st_size > 30_000
     assert spns_in_lower_case("cam-svc") == sorted(spns_before + ["http/%s" % farm["virtual"], "http/sso-%s" % name])
+    assert plan["journal"] is None
+    check_journal(record["journal"], farm, stored_before, gplink_before)
+
+
+def check_journal(journal: dict, farm: dict, stored_before: list[str], gplink_before: str) -> None:
+    """The record's journal: for each object and node the run changed, the values before (no secret)."""
+    name = farm["name"]
+    assert journal["unrecorded"] == []
+    entries = journal["entries"]
+    by_kind: dict[str, list[dict]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry["kind"], []).append(entry)
+    account, = [e for e in by_kind["spn_account"] if e["account"]["sam_account_name"] == "cam-svc"]
+    assert account["plane"] == "directory" and account["restorable"] is True
+    assert account["account"]["object_sid"] == sid_of("cam-svc")
+    assert sorted(account["before"]["spns"]) == sorted(stored_before)      # as the DC stored them, before the run
+    assert {v.lower() for v in account["after"]["spns"]} == {v.lower() for v in stored_before} | {
+        "http/%s" % farm["virtual"], "http/sso-%s" % name}
+    gpo, = [e for e in by_kind["gpo"] if e["gpo"]["name"] == farm["gpo"]]
+    assert gpo["created"] is True and gpo["before"]["existed"] is False
+    right, = by_kind["user_right"]
+    assert right["right"] == "SeBatchLogonRight" and right["before"]["defined"] is False
+    link, = by_kind["gpo_link"]
+    assert link["created"] is True and link["before"]["gplink"] == gplink_before
+    assert link["target"].lower() == ("OU=WebServers,%s" % domain_dn()).lower()
+    nodes = [e for e in entries if e["plane"] == "node"]
+    assert {e["host"] for e in nodes} == set(NODES)
+    wa = "system.webServer/security/authentication/windowsAuthentication"
+    for host in NODES:
+        enabled, = [e for e in nodes if e["host"] == host and e["kind"] == "iis_attribute"
+                    and e["iis"]["section"] == wa and e["iis"]["name"] == "enabled"]
+        assert enabled["iis"]["location"] == name
+        assert enabled["before"] == {"value": False, "source": "inherited"}, enabled
+        assert enabled["after"]["value"] is True
+        secret, = [e for e in nodes if e["host"] == host and e["kind"] == "iis_secret"]
+        assert secret["restorable"] is False and "never recorded" in secret["reason"]
+        assert secret["before"] == {"set": False}
+        identity, = [e for e in nodes if e["host"] == host and e["kind"] == "pool_identity"]
+        assert identity["before"]["identity"] == "ApplicationPoolIdentity"
+    # SERVER2's useAppPoolCredentials was set by hand before the run: the run did not change it, so only
+    # SERVER1 journals it, with its value before (the schema default)
+    uapc = [(e["host"], e["before"]) for e in nodes if e["kind"] == "iis_attribute"
+            and e["iis"]["name"] == "useAppPoolCredentials"]
+    assert uapc == [("SERVER1", {"value": False, "source": "default"})], uapc
 
 
 def screenshot(page: Path, png: Path) -> Path:

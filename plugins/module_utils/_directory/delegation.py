@@ -161,4 +161,4 @@ def ensure_delegation(conn: Directory, task: DelegationTask, request: Delegation
                 "allowed_to_delegate_to": after.allowed_to_delegate_to,
                 "protocol_transition": after.protocol_transition, "unconstrained": after.unconstrained,
                 "user_account_control": after.user_account_control,
-                "rbcd_principals": [names[sid.upper()] for sid in after.rbcd_sids]})
+                "rbcd_principals": [names[sid.upper()] for sid in after.rbcd_sids], "before": plan.before.to_dict()})

@@ -133,6 +133,12 @@ class DelegationView:
     rbcd_sids: list[str]
     user_account_control: int
 
+    def to_dict(self) -> dict[str, t.Any]:
+        """The settings as a result key (the module's ``before``): what a rollback writes back."""
+        return {"allowed_to_delegate_to": list(self.allowed_to_delegate_to),
+                "protocol_transition": self.protocol_transition, "unconstrained": self.unconstrained,
+                "rbcd_sids": list(self.rbcd_sids), "user_account_control": self.user_account_control}
+
 
 @dataclass
 class DelegationPlan:

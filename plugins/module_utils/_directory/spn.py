@@ -48,7 +48,8 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors im
     WinauthError,
 )
 
-ACCOUNT_ATTRIBUTES = ("distinguishedName", "sAMAccountName", "objectClass", "dNSHostName", SPN_ATTRIBUTE)
+ACCOUNT_ATTRIBUTES = ("distinguishedName", "sAMAccountName", "objectClass", "dNSHostName", SPN_ATTRIBUTE, "objectSid",
+                      "objectGUID")
 # Stands in for the bound domain while the input is checked before connecting.
 _CHECK_DOMAIN = "domain.invalid"
 
@@ -190,7 +191,7 @@ def ensure_spn(conn: Directory, request: SpnRequest, check_mode: bool) -> Outcom
         apply_spn_plan(conn, plan)
     return Outcome(changed=plan.changed, warnings=warnings, diff=plan.diff(), result={
         "dn": account.dn, "sam_account_name": account.sam_account_name, "spns": plan.after, "added": plan.to_add,
-        "removed": plan.to_remove, "moved_from": plan.moved_from})
+        "removed": plan.to_remove, "moved_from": plan.moved_from, **plan.before_state()})
 
 
 # --------------------------------------------------------------------------- webfarm.winauth.spn_info

@@ -23,6 +23,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_nam
     service_class_of,
     spn_key,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import guid_text
 
 
 # --------------------------------------------------------------------------- directory entries
@@ -36,6 +37,8 @@ class Account:
     object_classes: tuple[str, ...] = ()
     dns_host_name: str | None = None
     spns: list[str] = field(default_factory=list)
+    sid: str | None = None              # objectSid and objectGUID: what a journal names the account by
+    guid: str | None = None
 
     @property
     def is_computer(self) -> bool:
@@ -79,6 +82,8 @@ def account_from_entry(entry: Entry) -> Account:
         object_classes=tuple(entry.object_classes),
         dns_host_name=entry.text("dNSHostName") or None,
         spns=entry.texts(SPN_ATTRIBUTE),
+        sid=entry.sid() or None,
+        guid=guid_text(entry.first("objectGUID")) or None,
     )
 
 
@@ -111,6 +116,15 @@ class SpnPlan:
     def moved_from(self) -> list[dict[str, t.Any]]:
         return [{"dn": dn, "sam_account_name": self.holders[dn].sam_account_name, "spns": values}
                 for dn, values in self.moves.items() if values]
+
+    def before_state(self) -> dict[str, t.Any]:
+        """What a rollback needs: the account's SPNs before (with its SID and GUID) and each holder's."""
+        return {"spns_before": list(self.account.spns), "object_sid": self.account.sid,
+                "object_guid": self.account.guid,
+                "holders_before": [{"dn": dn, "sam_account_name": self.holders[dn].sam_account_name,
+                                    "object_sid": self.holders[dn].sid, "object_guid": self.holders[dn].guid,
+                                    "spns_before": list(self.holders[dn].spns)}
+                                   for dn, values in self.moves.items() if values]}
 
     def diff(self) -> dict[str, str]:
         before = {self.account.dn: self.account.spns}

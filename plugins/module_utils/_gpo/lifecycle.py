@@ -75,7 +75,8 @@ def _create_gpo(ctx: GpoContext, name: str, check_mode: bool) -> Outcome:
     outcome = Outcome(changed=True, diff={"before": _describe_gpo(None), "after": "GPO %s (new GUID)\n" % name})
     if check_mode:
         outcome.result = {"guid": None, "name": name, "dn": None, "path": None, "version": 0, "created": True,
-                          "repaired": [], "sysvol_version": None, "acl_consistent": None}
+                          "repaired": [], "repairs": [], "sysvol_version": None, "acl_consistent": None,
+                          "before": {"existed": False, "name": None}}
         return outcome
     guid = "{%s}" % str(uuid.uuid4()).upper()
     dn = gpo_dn(conn, guid)
@@ -89,30 +90,31 @@ def _create_gpo(ctx: GpoContext, name: str, check_mode: bool) -> Outcome:
     gpo = GpoInfo(dn=dn, guid=guid, name=name, file_sys_path=path, version=0, flags=0, machine_extensions="",
                   user_extensions="")
     _ensure_structure(ctx, gpo, check_mode=False)
-    outcome.result = dict(gpo.summary(), created=True, repaired=[], sysvol_version=0,
-                          acl_consistent=folder_acl_consistent(ctx, gpo))
+    outcome.result = dict(gpo.summary(), created=True, repaired=[], repairs=[], sysvol_version=0,
+                          acl_consistent=folder_acl_consistent(ctx, gpo), before={"existed": False, "name": None})
     outcome.diff = {"before": _describe_gpo(None), "after": _describe_gpo(gpo)}
     return outcome
 
 
-def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[str]:
+def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[dict[str, str]]:
     """Create what a GPO needs and lacks: CN=User/CN=Machine, the folder with its ACL, Machine, User, GPT.INI.
 
     GPT.INI is written last: a folder without it is an unfinished creation, whose
-    ACL is (re)set from the container's. Returns what was (or would be) done.
+    ACL is (re)set from the container's. Returns what was (or would be) done: each repair's
+    ``kind`` (container, sysvol_folder, folder, gpt_ini), ``target`` (a DN or a SYSVOL path) and ``text``.
     """
     conn = ctx.conn
-    done: list[str] = []
+    done: list[dict[str, str]] = []
     for child in ("User", "Machine"):
         child_dn = "CN=%s,%s" % (child, gpo.dn)
         if conn.read(child_dn, ["objectClass"]) is None:
-            done.append("container %s" % child_dn)
+            done.append(_repair("container", child_dn, "container %s" % child_dn))
             if not check_mode:
                 conn.add(child_dn, "container")
     sysvol, folder = ctx.folder(gpo)
     gpt = sysvol.read(join(folder, "GPT.INI"))
     if gpt is None:
-        done.append("SYSVOL folder %s with the container's ACL" % folder)
+        done.append(_repair("sysvol_folder", folder, "SYSVOL folder %s with the container's ACL" % folder))
         if not check_mode:
             sysvol.makedirs(folder)
             expected = folder_descriptor_for_container(
@@ -120,15 +122,20 @@ def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[s
             sysvol.set_security(folder, expected.encode(), set_information_flags(expected))
     for sub in ("Machine", "User"):
         if sysvol.is_dir(join(folder, sub)) is None:
-            done.append("folder %s" % join(folder, sub))
+            done.append(_repair("folder", join(folder, sub), "folder %s" % join(folder, sub)))
             if not check_mode:
                 sysvol.mkdir(join(folder, sub))
     if gpt is None:
-        done.append("%s (Version=%d)" % (join(folder, "GPT.INI"), gpo.version))
+        gpt_ini = join(folder, "GPT.INI")
+        done.append(_repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version)))
         if not check_mode:
             data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
             sysvol.write(join(folder, "GPT.INI"), data)
     return done
+
+
+def _repair(kind: str, target: str, text: str) -> dict[str, str]:
+    return {"kind": kind, "target": target, "text": text}
 
 
 def folder_acl_consistent(ctx: GpoContext, gpo: GpoInfo) -> bool | None:
@@ -145,6 +152,7 @@ def _repair_gpo(ctx: GpoContext, gpo: GpoInfo, name: str, check_mode: bool) -> O
     outcome = Outcome()
     before = _describe_gpo(gpo)
     ctx.folder(gpo)  # its gPCFileSysPath checked before anything is written
+    name_before = gpo.name
     if gpo.name != name:
         outcome.changed = True
         if not check_mode:
@@ -162,9 +170,10 @@ def _repair_gpo(ctx: GpoContext, gpo: GpoInfo, name: str, check_mode: bool) -> O
             (gpo.name, gpo.guid))
     if sysvol_version is not None and sysvol_version != gpo.version:
         outcome.warnings.append(version_mismatch(gpo, sysvol_version))
-    outcome.result = dict(gpo.summary(), created=False, repaired=repairs, sysvol_version=sysvol_version,
-                          acl_consistent=consistent)
-    outcome.diff = {"before": before, "after": _describe_gpo(gpo) + "".join("  + %s\n" % r for r in repairs)}
+    outcome.result = dict(gpo.summary(), created=False, repaired=[r["text"] for r in repairs], repairs=repairs,
+                          sysvol_version=sysvol_version, acl_consistent=consistent,
+                          before={"existed": True, "name": name_before})
+    outcome.diff = {"before": before, "after": _describe_gpo(gpo) + "".join("  + %s\n" % r["text"] for r in repairs)}
     return outcome
 
 
@@ -178,7 +187,7 @@ def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mo
     conn = ctx.conn
     if gpo is None:
         return Outcome(result={"guid": None, "name": name, "dn": None, "path": None, "version": None,
-                               "unlinked": []},
+                               "unlinked": [], "before": {"existed": False, "name": None}},
                        diff={"before": _describe_gpo(None), "after": _describe_gpo(None)})
     if name and gpo.name != name:
         raise InvalidInput("guid=%s belongs to GPO %r, not name=%r; refusing to delete it" % (gpo.guid, gpo.name, name))
@@ -186,7 +195,10 @@ def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mo
     links = containers_linking(conn, gpo.guid)
     outcome = Outcome(changed=True, diff={"before": _describe_gpo(gpo, [dn for dn, _v in links]),
                                           "after": _describe_gpo(None)})
-    outcome.result = dict(gpo.summary(), unlinked=[dn for dn, _v in links])
+    # A deleted GPO cannot be rolled back (its SYSVOL files and ACLs go with it): the journal says so.
+    outcome.result = dict(gpo.summary(), unlinked=[dn for dn, _v in links],
+                          before={"existed": True, "name": gpo.name, "restorable": False,
+                                  "links_before": [{"dn": dn, "gplink_before": v} for dn, v in links]})
     if check_mode:
         return outcome
     # Links first (clients stop applying it), then the folder, and the container last: it is

@@ -86,7 +86,9 @@ def ensure_link(ctx: GpoContext, gpo_ref: str, target: str | None, state: str, e
             raise InvalidInput("strict: the link would not do its job, nothing was changed: " + " | ".join(problems))
         outcome.warnings.extend(problems)
     outcome.result = {"gpo": {"guid": gpo.guid, "name": gpo.name}, "target": target_dn, "target_kind": kind,
-                      "link_order": change.order, "links": _link_summary(after_links, names), "scope": findings}
+                      "link_order": change.order, "links": _link_summary(after_links, names), "scope": findings,
+                      "links_before": _link_summary(before_links, names), "gplink_before": gplink or "",
+                      "link_created": mine is not None and not any(e.guid == gpo.guid for e in before_links)}
     if change.changed and not check_mode:
         conn.swap(target_dn, "gPLink", gplink or None, format_gplink(change.tokens))
     return outcome

@@ -118,7 +118,7 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
 
     outcome = Outcome(changed=plan.changed)
     outcome.warnings.extend(_rights_warnings(gpo, right, current, new, plan.changed, sysvol_version))
-    holder_sids = [s for s in (holder_sid(e, resolved) for e in new or []) if s]
+    holder_sids = [s for s in (holder_sid(e, resolved) for e in (new or []) + (current or [])) if s]
     if want_diff:  # names for every holder of every right in the file, for reading
         resolved.update(_resolve_name_entries(ctx, [e for _k, holders in before_doc.privileges() for e in holders
                                                     if e not in resolved]))
@@ -130,6 +130,11 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
                     for e in new or []],
         "version": plan.target_version, "steps": list(plan.steps),
         "completed_interrupted_change": plan.completes_interrupted_change,
+        # the before-state a rollback writes back (the version is raised again then, never written back)
+        "defined_before": current is not None,
+        "holders_before": [{"entry": e, "sid": holder_sid(e, resolved),
+                            "name": names.get(holder_sid(e, resolved) or "")} for e in current or []],
+        "machine_extensions_before": gpo.machine_extensions or "", "version_before": gpo.version,
     }
     if want_diff:
         outcome.diff = {"before": _describe_rights(before_doc, names, resolved, gpo.version, gpo.machine_extensions),

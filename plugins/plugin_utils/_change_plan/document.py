@@ -9,8 +9,8 @@ The document is what the Markdown and HTML pages show and what tools read. Secti
 reviewer reads them: ``directory`` (Active Directory), ``nodes`` (grouped: nodes whose changes are
 identical appear once), ``risks``, ``already_right``; then ``warnings``, ``failures``, the roles'
 per-node ``summaries``, and ``tasks``, the per-task facts a record is compared on. ``inputs`` and
-its ``fingerprint`` tie a record to the plan made with the same inputs. ``journal`` is reserved for
-the before-state a rollback needs; each change's ``object`` is the key it will use.
+its ``fingerprint`` tie a record to the plan made with the same inputs. A record's ``journal`` holds
+the before-state a rollback needs (see ``journal``), keyed on each change's ``object``; a plan's is null.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import re
 import typing as t
 
+from . import journal
 from .interpret import as_dict, edits_of, view_of
 from .items import View
 from .risks import Risk
@@ -147,6 +148,7 @@ class _Collector:
 
 def build(kind: str, observations: t.Iterable[Observation], meta: dict[str, t.Any]) -> dict[str, t.Any]:
     """The plan (``kind`` "plan") or record ("record") of one run; ``meta`` holds id, created, mode, inputs."""
+    observations = list(observations)
     collector = _Collector()
     for obs in observations:
         collector.add(obs)
@@ -178,7 +180,7 @@ def build(kind: str, observations: t.Iterable[Observation], meta: dict[str, t.An
         "failures": collector.failures,
         "summaries": {h: collector.summaries[h] for h in sort_hosts(collector.summaries)},
         "tasks": collector.tasks,
-        "journal": None,
+        "journal": journal.build(observations) if kind == "record" else None,
     }
 
 

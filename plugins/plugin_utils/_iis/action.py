@@ -12,7 +12,8 @@ A subclass declares its ``ARGUMENT_SPEC`` and implements two methods:
 
 The base does the rest: argument validation (``validate_argument_spec``), one ``read`` call,
 one ``apply`` call when the plan has edits (none in check mode), ``changed``, ``diff``,
-``changes`` (what was or would be done, no secret values), ``remote_calls`` and warnings.
+``changes`` (what was or would be done, no secret values), ``before`` and ``after`` (the structured state of
+each changing thing, for the change record's journal: never a secret), ``remote_calls`` and warnings.
 A task with nothing to change costs one remote command; a task that changes costs two.
 """
 
@@ -51,6 +52,7 @@ class IISAction(WinauthAction):
         except WinauthError as exc:
             raise action_failure(exc, remote_calls=runner.calls) from None
         result.update(self.report(args, states, plan))
+        result.update(plan.sides())
         result.update(changed=changed, changes=plan.summary, remote_calls=runner.calls)
         if self._task.diff and plan.before:
             result["diff"] = plan.diff()

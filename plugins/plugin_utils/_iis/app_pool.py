@@ -270,6 +270,8 @@ def plan_app_pool(args: dict[str, t.Any], states: t.Sequence[SectionState]) -> P
                   "password = (secret, %s)" % ("changed" if set_password is not None else "cleared"))
         plan.edit(pools, "set", pm_path, "%s password (secret)" % ("set" if set_password is not None else "clear"),
                   attribute="password", value=set_password if set_password is not None else "")
+        plan.record(pools, pm_path, "secret", "password", {"set": stored_password},
+                    {"set": set_password is not None, "changed": True})
     if restart.get("schedule") is not None:
         plan_collection(plan, pools, [key, "recycling", "periodicRestart", "schedule"],
                         [{"value": value} for value in restart["schedule"]], mode="exact", label="schedule")
@@ -300,6 +302,9 @@ def _plan_runtime(plan: Plan, pools: SectionState, args: dict[str, t.Any], curre
     plan.show(heading, "state = %s" % before, "state = %s%s" % (after, " (%s)" % ", ".join(ops) if ops else ""))
     for op in ops:
         plan.edit(pools, op, [{"name": name}], "%s application pool %s" % (_RUNTIME_VERBS[op], name))
+    if ops:
+        plan.record(pools, [{"name": name}], "runtime", "state", {"state": None if created else state,
+                                                                  "exists": not created}, {"state": after})
 
 
 def _warn_kernel_mode(plan: Plan, sites: SectionState, windows: SectionState, pool: str, identity: str,
@@ -332,6 +337,9 @@ def app_pool_report(args: dict[str, t.Any], states: t.Sequence[SectionState], pl
     if args["state"] == "absent":
         return {"name": args["name"], "existed": current is not None, "exists": False,
                 "applications": applications_of(sites, args["name"])}
+    model = current.child("processModel") if current is not None else None
+    identity_before = str(model.value("identityType")) if model is not None else None
+    username_before = (str(model.value("userName") or "") or None) if identity_before == "SpecificUser" else None
     ops = [e["op"] for e in plan.edits if e["op"] in _RUNTIME_VERBS]
     runtime_after = runtime.state
     if ops:
@@ -347,4 +355,7 @@ def app_pool_report(args: dict[str, t.Any], states: t.Sequence[SectionState], pl
         "identity": identity,
         "username": username if identity == "SpecificUser" else None,
         "applications": applications_of(sites, args["name"]),
+        "identity_before": identity_before,
+        "username_before": username_before,
+        "password_changed": any(e["kind"] == "secret" and e["name"] == "password" for e in plan.journal),
     }

@@ -208,10 +208,33 @@ class Plan:
     after: dict[str, list[str]] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    journal: list[dict[str, t.Any]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
+
+    def record(self, state: SectionState, path: t.Sequence[t.Any], kind: str, name: str, before: dict[str, t.Any],
+               after: dict[str, t.Any]) -> None:
+        """Keep the structured before- and after-state of one changing thing, for the change record's journal.
+
+        ``kind`` is attribute (``before`` holds value and source: local, inherited or default), secret (only
+        whether one was set: never a value), collection (the items), item (whether it existed) or runtime.
+        """
+        full = list(state.path) + list(path)
+        where = "server" if state.location == "" else state.location
+        self.journal.append({"object": "iis:%s@%s:%s:%s" % (state.section.path, where, describe_path(full), name),
+                             "kind": kind, "section": state.section.path, "location": state.location,
+                             "path": full, "name": name, "before": before, "after": after})
+
+    def sides(self) -> dict[str, list[dict[str, t.Any]]]:
+        """The result keys ``before`` and ``after``: one entry per changing thing, its identity and one side."""
+        out: dict[str, list[dict[str, t.Any]]] = {"before": [], "after": []}
+        for entry in self.journal:
+            ident = {k: entry[k] for k in ("object", "kind", "section", "location", "path", "name")}
+            out["before"].append(dict(ident, **entry["before"]))
+            out["after"].append(dict(ident, **entry["after"]))
+        return out
 
     def show(self, heading: str, before: str, after: str) -> None:
         self.before.setdefault(heading, []).append(before)
@@ -265,6 +288,8 @@ def plan_attributes(plan: Plan, state: SectionState, path: t.Sequence[t.Any], de
             plan.show(head, before, "%s = (secret, %s)" % (attr.name, "unchanged" if equal else "changed"))
             if not equal:
                 plan.edit(state, "set", path, "set %s (secret)" % attr.name, attribute=attr.name, value=value)
+                plan.record(state, path, "secret", attr.name, {"set": element.has_secret(attr.name)},
+                            {"set": True, "changed": True})
             continue
         current = element.value(attr.name)
         if V.values_equal(attr, current, value):
@@ -274,11 +299,21 @@ def plan_attributes(plan: Plan, state: SectionState, path: t.Sequence[t.Any], de
         plan.show(head, "%s = %s" % (attr.name, _marked(element, attr.name, current)),
                   "%s = %s" % (attr.name, render(value)))
         plan.edit(state, "set", path, "set %s=%s" % (attr.name, render(value)), attribute=attr.name, value=value)
+        plan.record(state, path, "attribute", attr.name,
+                    {"value": current, "source": element.source(attr.name) if element.exists else "default"},
+                    {"value": value, "source": "local"})
 
 
 def _item_label(coll: S.Collection, values: dict[str, t.Any]) -> str:
     parts = [render(values.get(a.name, V.default_value(a))) for a in (coll.unique_keys[:1] or coll.keys)]
     return ", ".join(parts)
+
+
+def item_state(items: t.Sequence[Element]) -> list[dict[str, t.Any]]:
+    """Collection items as a journal keeps them: the values each item sets itself, and whether it is inherited."""
+    return [{"values": {k: v.get("value") for k, v in (i.data or {}).get("attributes", {}).items()
+                        if v.get("source") != "default"}, "inherited": bool(i.data and i.data.get("inherited"))}
+            for i in items]
 
 
 def _normalized_item(coll: S.Collection, item: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -325,6 +360,8 @@ def plan_collection(plan: Plan, state: SectionState, path: t.Sequence[t.Any], de
         plan.show(head, "%s = %s" % (name, shown_before), "%s = %s" % (
             name, shown_before if same else ", ".join(_item_label(coll, w) for w in wanted) or "(none)"))
         if not same:
+            plan.record(state, path, "collection", name, {"items": item_state(current)},
+                        {"items": [{"values": w, "inherited": False} for w in wanted]})
             plan.edit(state, "clear", path, "clear %s" % name)
             for want in wanted:
                 plan.edit(state, "add", path, "add %s %s" % (coll.add, _item_label(coll, want)), item=want)
@@ -346,6 +383,9 @@ def plan_collection(plan: Plan, state: SectionState, path: t.Sequence[t.Any], de
             changed = True
     plan.show(head, "%s = %s" % (name, shown_before), "%s = %s" % (
         name, ", ".join(_item_label(coll, v) for v in after) or "(none)" if changed else shown_before))
+    if changed:
+        plan.record(state, path, "collection", name, {"items": item_state(current)},
+                    {"items": [{"values": v, "inherited": False} for v in after]})
 
 
 def plan_item(plan: Plan, state: SectionState, path: t.Sequence[t.Any], key: dict[str, t.Any],
@@ -373,6 +413,7 @@ def plan_item(plan: Plan, state: SectionState, path: t.Sequence[t.Any], key: dic
         head = heading(state, item_path)
         plan.show(head, "(absent)", ", ".join("%s = %s" % (k, render(v)) for k, v in new.items()))
         plan.edit(state, "add", path, "add %s %s" % (coll.add, _item_label(coll, new)), item=new)
+        plan.record(state, item_path, "item", coll.add, {"exists": False}, {"exists": True, "values": new})
         for child, values in (children or {}).items():
             plan_attributes(plan, _absent_item_state(state, item_path, child), [], values)
         return

@@ -291,6 +291,7 @@ def plan_web_auth(plan: Plan, states: t.Sequence[SectionState], site: str, appli
         # A password left from a specific account would linger encrypted in the file: IIS Manager clears it too.
         plan.show(_heading(anon), "password = (secret, set)", "password = (secret, cleared)")
         plan.edit(anon, "set", [], "clear password (secret)", attribute="password", value="")
+        plan.record(anon, [], "secret", "password", {"set": True}, {"set": False, "changed": True})
 
     _warn(plan, win, anon, pool, windows, anonymous, win.location or location, prefix)
     if behind_proxy and bool(_effective(win, windows, "enabled", "enabled")):

@@ -48,6 +48,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
     SectionState,
     Target,
     heading,
+    item_state,
     plan_attributes,
     render,
 )
@@ -94,12 +95,16 @@ def _add(plan: Plan, state: SectionState, path: list[t.Any], values: dict[str, t
     plan.show(heading(state, path + [{k: v for k, v in item.items() if coll.item.attr(k).key}]), "(absent)",
               ", ".join("%s = %s" % (k, render(v)) for k, v in item.items()))
     plan.edit(state, "add", path, "add %s %s" % (coll.add, label), item=item)
+    plan.record(state, path + [{k: v for k, v in item.items() if coll.item.attr(k).key}], "item", coll.add,
+                {"exists": False}, {"exists": True, "values": item})
 
 
 def _remove(plan: Plan, state: SectionState, path: list[t.Any], key: dict[str, t.Any], label: str) -> None:
     coll = state.at(path).schema.collection
     plan.show(heading(state, path + [key]), "%s %s" % (coll.add, label), "(absent)")
     plan.edit(state, "remove", path, "remove %s %s" % (coll.add, label), key=key)
+    was, = item_state([state.at(path + [key])])
+    plan.record(state, path + [key], "item", coll.add, {"exists": True, "values": was["values"]}, {"exists": False})
 
 
 def _managed(values: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -181,6 +186,9 @@ def _plan_rule(plan: Plan, state: SectionState, rule: Rule, exists: bool) -> Non
         plan.show(head, "conditions = %s" % shown, "conditions = %s" % shown)
     else:
         plan.show(head, "conditions = %s" % shown, "conditions = %s" % wanted)
+        plan.record(state, [key, "conditions"], "collection", "conditions",
+                    {"items": item_state(conditions.items if conditions.exists else [])},
+                    {"items": [{"values": dict(c), "inherited": False} for c in rule.conditions]})
         if conditions.exists and conditions.items:
             plan.edit(state, "clear", [key, "conditions"], "clear conditions")
         for condition in rule.conditions:

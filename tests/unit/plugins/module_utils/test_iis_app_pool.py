@@ -55,8 +55,9 @@ def test_create_with_identity_settings_and_start_then_nothing_to_do(tmp_path) ->
     assert plan.edits[0]["item"] == {"name": "sso", "managedRuntimeVersion": ""}
     assert report == {"name": "sso", "existed": False, "exists": True, "runtime_state": "Started",
                       "runtime_state_before": None, "identity": "SpecificUser", "username": "CAMTEST\\cam-svc",
-                      "applications": []}
-    assert SECRET not in repr(plan.diff()) + repr(plan.summary) + repr(report)
+                      "applications": [], "identity_before": None, "username_before": None,
+                      "password_changed": True}
+    assert SECRET not in repr(plan.diff()) + repr(plan.sides()) + repr(plan.summary) + repr(report)
     assert "password = (secret, changed)" in plan.diff()["after"]
     result = apply(node, plan.edits)
     assert result["results"][-1] == {"index": 9, "changed": False, "before": "Started", "after": "Started"}

@@ -437,3 +437,20 @@ def test_the_documentation_describes_the_argument_spec_and_the_result(engine: Co
     assert set(returned["farm"]["contains"]) == set(summary)
     assert set(summary["servers"][0]) == set(returned["farm"]["contains"]["servers"]["sample"][0])
     assert set(summary["health_check"]) == set(returned["farm"]["contains"]["health_check"]["sample"])
+
+
+# --- the journal -------------------------------------------------------------------------------------
+
+def test_the_journal_keeps_what_a_farm_change_replaced(engine: ConfigEngine) -> None:
+    first = converge(engine, **BASIC)
+    added = [(e["kind"], e["name"], e["before"], e["after"]["exists"]) for e in first.journal if e["kind"] == "item"]
+    assert ("item", "webFarm", {"exists": False}, True) in added
+    assert [e for e in first.journal if e["kind"] == "attribute" and e["name"] == "enabled"
+            and e["section"].endswith("/proxy")][0]["before"] == {"value": False, "source": "default"}
+    second, _desired = plan(engine, servers=[{"address": C1}, {"address": C3}])
+    removed = [e for e in second.journal if e["kind"] == "item" and e["before"]["exists"]]
+    assert [e["before"]["values"] for e in removed] == [{"address": C2}]
+    assert [e["after"] for e in removed] == [{"exists": False}]
+    assert [e["after"]["values"] for e in second.journal if e["kind"] == "item" and e["after"]["exists"]] == [
+        {"address": C3}]
+    assert len(second.sides()["before"]) == len(second.journal)

@@ -223,3 +223,12 @@ def test_protocol_transition_without_targets_and_unheld_spns_warn():
     warnings = delegation_warnings(plan, request, "cam-svc", ["HTTP/nowhere"])
     assert any("has no effect yet" in w for w in warnings)
     assert any("no account of the forest holds HTTP/nowhere" in w for w in warnings)
+
+
+def test_before_is_the_whole_setting_as_read_whatever_the_request_manages():
+    current = state(uac=NORMAL_ACCOUNT | 0x1000000, a2d=["HTTP/a"], sids=[SERVER1_SID])
+    plan = plan_delegation(current, DelegationRequest(state="exact", allowed_to_delegate_to=spns("HTTP/b")))
+    assert plan.before.to_dict() == {"allowed_to_delegate_to": ["HTTP/a"], "protocol_transition": True,
+                                     "unconstrained": False, "rbcd_sids": [SERVER1_SID],
+                                     "user_account_control": NORMAL_ACCOUNT | 0x1000000}
+    assert plan.after.to_dict()["allowed_to_delegate_to"] == ["HTTP/b"]

@@ -413,3 +413,37 @@ def test_find_duplicates_like_setspn_x_case_insensitive():
     assert dups[0]["spn"] == "HTTP/sso.camtest.local"
     assert [(h["dn"], h["spn"]) for h in dups[0]["holders"]] == [
         (SERVER1, "HTTP/sso.camtest.local"), (SERVER2, "http/SSO.camtest.local")]
+
+
+def test_before_state_names_the_account_and_every_holder_with_all_its_spns_before():
+    mine = Account(dn=CAM_SVC, sam_account_name="cam-svc", object_classes=USER_CLASSES, spns=["HTTP/old"],
+                   sid="S-1-5-21-1-2-3-1105", guid="6e3b0a54-6f41-4c1e-9a0b-9d6c2f4c1a11")
+    holder = Account(dn=SERVER1, sam_account_name="SERVER1$", object_classes=COMPUTER_CLASSES,
+                     spns=["HOST/SERVER1", "HTTP/sso"], sid="S-1-5-21-1-2-3-1106", guid="g-1")
+    plan = plan_spns(mine, spns("HTTP/sso"), "present", holders=[holder], on_conflict="move")
+    assert plan.before_state() == {
+        "spns_before": ["HTTP/old"], "object_sid": "S-1-5-21-1-2-3-1105",
+        "object_guid": "6e3b0a54-6f41-4c1e-9a0b-9d6c2f4c1a11",
+        "holders_before": [{"dn": SERVER1, "sam_account_name": "SERVER1$", "object_sid": "S-1-5-21-1-2-3-1106",
+                            "object_guid": "g-1", "spns_before": ["HOST/SERVER1", "HTTP/sso"]}]}
+    assert plan.account.spns == ["HTTP/old"]      # the before-state is a copy, the plan's after is apart
+    assert plan.after == ["HTTP/old", "HTTP/sso"]
+
+
+def test_before_state_without_a_move_has_no_holders():
+    plan = plan_spns(user(["HTTP/a"]), spns("HTTP/a"), "absent")
+    assert plan.before_state()["spns_before"] == ["HTTP/a"] and plan.before_state()["holders_before"] == []
+    assert plan.after == []
+
+
+def test_account_from_entry_reads_sid_and_guid():
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.entry import Entry
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import account_from_entry
+    from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import sid_to_bytes
+    guid = bytes.fromhex("540a3b6e416f1e4c9a0b9d6c2f4c1a11")
+    entry = Entry.of(CAM_SVC, {"sAMAccountName": "cam-svc", "objectClass": list(USER_CLASSES),
+                               "objectSid": sid_to_bytes("S-1-5-21-1-2-3-1105"), "objectGUID": guid})
+    account = account_from_entry(entry)
+    assert account.sid == "S-1-5-21-1-2-3-1105"
+    assert account.guid == "6e3b0a54-6f41-4c1e-9a0b-9d6c2f4c1a11"
+    assert account_from_entry(Entry.of(CAM_SVC, {"objectClass": list(USER_CLASSES)})).sid is None
