@@ -1,0 +1,130 @@
+"""Concurrent runs on the lab: separate ``ansible`` processes started at once, then the DC's own tools read what
+is left (GptTmpl.inf through Samba's parser, GPT.INI on disk, versionNumber and SPNs in the DC's database)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+
+import ldap3
+import pytest
+
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import PENDING_MARKER_NAME, TEMPORARY_MARK
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lease import (
+    LEASE_ATTRIBUTE,
+    GpoLease,
+    LeaseValue,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import Conflict
+
+from harness.ansible import failed, run_module
+from harness.directory import (
+    admin_connection,
+    connection_env,
+    create_user,
+    delete_user,
+    domain_dn,
+    ldap_connection,
+    ldb_attributes,
+    new_token,
+    sid_of,
+)
+from harness.gpo import (
+    create_gpo_with_samba_tool,
+    directory_version,
+    gpt_ini_version,
+    inf_path,
+    remove_gpo,
+    samba_parse_inf,
+    sysvol_dir,
+)
+
+RACERS = 10
+
+
+def gpo_dn(guid: str) -> str:
+    return "CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn())
+
+
+@pytest.fixture()
+def race_gpo():
+    guid = create_gpo_with_samba_tool("winauth-test-race-%s" % new_token())
+    try:
+        yield guid
+    finally:
+        remove_gpo(guid)
+
+
+@pytest.fixture()
+def racers():
+    names = ["race%s%02d" % (new_token()[:4], index) for index in range(RACERS)]
+    for name in names:
+        create_user(name, "Race-%s-Pa55!" % new_token())
+    try:
+        yield names
+    finally:
+        for name in names:
+            delete_user(name)
+
+
+def grant(guid: str, account: str):
+    return run_module("webfarm.winauth.gpo_user_rights", {"gpo": guid, "right": "SeBatchLogonRight",
+                                                          "accounts": [account]}, env=connection_env(), timeout=600)
+
+
+def test_ten_concurrent_runs_each_adding_an_account_to_one_gpo_keep_all_ten(race_gpo, racers) -> None:
+    guid = race_gpo
+    base = directory_version(guid)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=RACERS) as pool:  # each one an ansible process
+        results = list(pool.map(lambda account: grant(guid, account), racers))
+    for account, result in zip(racers, results):
+        assert not failed(result) and result["changed"], (account, result.msg, result.output[-3000:])
+    # Samba's parser reads all ten; the versions agree and count ten computer-policy edits.
+    holders = dict(samba_parse_inf(inf_path(guid))["Privilege Rights"])["SeBatchLogonRight"]
+    wanted = {"*" + sid_of(name) for name in racers}
+    assert wanted <= set(holders), holders
+    assert directory_version(guid) == gpt_ini_version(guid) == base + RACERS
+    # Nothing is left behind: no pending marker, no temporary file, no lease.
+    left = [p.name for p in sysvol_dir(guid).rglob("*")]
+    assert PENDING_MARKER_NAME not in left and not [n for n in left if TEMPORARY_MARK in n], left
+    assert ldb_attributes(gpo_dn(guid), LEASE_ATTRIBUTE) == {}
+
+
+def plant(guid: str, value: str) -> None:
+    with ldap_connection() as conn:
+        assert conn.modify(gpo_dn(guid), {LEASE_ATTRIBUTE: [(ldap3.MODIFY_REPLACE, [value])]}), conn.result
+
+
+def test_a_held_lease_makes_a_run_wait_and_fail_writing_nothing_and_an_expired_one_is_taken_over(
+        race_gpo, racers) -> None:
+    guid = race_gpo
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    held = LeaseValue("a" * 32, now + datetime.timedelta(minutes=10), "other-controller pid 4242")
+    plant(guid, held.text())
+    files_before = {p.name: p.read_bytes() for p in sysvol_dir(guid).rglob("*") if p.is_file()}
+    version_before = directory_version(guid)
+    with connect(ConnectionOptions(**admin_connection())) as conn:
+        with pytest.raises(Conflict, match="being edited by another run of webfarm.winauth .other-controller pid 4242"):
+            GpoLease(conn, gpo_dn(guid), "race", wait=1.5).acquire()
+    assert {p.name: p.read_bytes() for p in sysvol_dir(guid).rglob("*") if p.is_file()} == files_before
+    assert directory_version(guid) == version_before
+    assert ldb_attributes(gpo_dn(guid), LEASE_ATTRIBUTE) == {LEASE_ATTRIBUTE: [held.text()]}
+
+    # A run killed while holding the lease: once its time is over, the next run takes it over and says so.
+    stale = LeaseValue("b" * 32, now - datetime.timedelta(minutes=1), "killed-controller pid 99")
+    plant(guid, stale.text())
+    result = grant(guid, racers[0])
+    assert not failed(result) and result["changed"], result.msg
+    assert any("took over the edit lease of a run that stopped (killed-controller pid 99)" in w
+               for w in result.warnings), result.warnings
+    assert ldb_attributes(gpo_dn(guid), LEASE_ATTRIBUTE) == {}
+    assert "*" + sid_of(racers[0]) in str(samba_parse_inf(inf_path(guid))["Privilege Rights"])
+
+    # A value another tool keeps in the attribute is never overwritten: the run refuses, naming it.
+    plant(guid, "kept by another tool")
+    refused = grant(guid, racers[1])
+    assert failed(refused) and "adminDescription of GPO" in refused.msg and "kept by another tool" in refused.msg
+    assert ldb_attributes(gpo_dn(guid), LEASE_ATTRIBUTE) == {LEASE_ATTRIBUTE: ["kept by another tool"]}
+
