@@ -34,9 +34,11 @@ from harness.directory import (
 from harness.gpo import (
     create_gpo_with_samba_tool,
     directory_version,
+    gpo_named,
     gpt_ini_version,
     inf_path,
     remove_gpo,
+    samba_acl_check,
     samba_parse_inf,
     sysvol_dir,
 )
@@ -127,4 +129,29 @@ def test_a_held_lease_makes_a_run_wait_and_fail_writing_nothing_and_an_expired_o
     refused = grant(guid, racers[1])
     assert failed(refused) and "adminDescription of GPO" in refused.msg and "kept by another tool" in refused.msg
     assert ldb_attributes(gpo_dn(guid), LEASE_ATTRIBUTE) == {LEASE_ATTRIBUTE: ["kept by another tool"]}
+
+
+def test_five_concurrent_creates_of_one_name_leave_one_gpo_that_every_run_reports() -> None:
+    name = "winauth-test-create-race-%s" % new_token()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:  # each one an ansible process
+            results = list(pool.map(lambda _i: run_module("webfarm.winauth.gpo", {"name": name},
+                                                          env=connection_env(), timeout=600), range(5)))
+        for result in results:
+            assert not failed(result), (result.msg, result.output[-3000:])
+        guids = gpo_named(name)
+        assert len(guids) == 1, guids
+        assert {result["guid"] for result in results} == set(guids)
+        assert sum(1 for result in results if result["created"]) >= 1
+        # The one GPO is whole: a second run has nothing to do, and Samba's ACL check agrees.
+        again = run_module("webfarm.winauth.gpo", {"name": name}, env=connection_env())
+        assert not failed(again) and not again["changed"] and again["guid"] == guids[0], again.msg
+        expected_acl, actual_acl = samba_acl_check(guids[0])
+        assert expected_acl == actual_acl
+        # No folder of a removed duplicate is left in SYSVOL.
+        assert {p.name.upper() for p in sysvol_dir(guids[0]).parent.iterdir()} & {
+            r["guid"] for r in results} == set(guids)
+    finally:
+        for guid in gpo_named(name):
+            remove_gpo(guid)
 
