@@ -26,10 +26,12 @@ from harness.directory import (
     create_user,
     delete_user,
     domain_dn,
+    lab,
     ldap_connection,
     ldb_attributes,
     new_token,
     sid_of,
+    spn_holders,
 )
 from harness.gpo import (
     create_gpo_with_samba_tool,
@@ -155,3 +157,32 @@ def test_five_concurrent_creates_of_one_name_leave_one_gpo_that_every_run_report
         for guid in gpo_named(name):
             remove_gpo(guid)
 
+
+SPN_RACERS = 20
+
+
+@pytest.fixture()
+def spn_racers():
+    names = ["spnr%s%02d" % (new_token()[:4], index) for index in range(SPN_RACERS)]
+    for name in names:
+        create_user(name, "SpnRace-%s-Pa55!" % new_token())
+    try:
+        yield names
+    finally:
+        for name in names:
+            delete_user(name)
+
+
+def test_twenty_concurrent_runs_registering_one_spn_on_twenty_accounts_leave_one_holder(spn_racers) -> None:
+    spn = "HTTP/race-%s.%s" % (new_token(), lab("LAB_DNS_DOMAIN"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=SPN_RACERS) as pool:  # each one an ansible process
+        results = list(pool.map(lambda account: run_module("webfarm.winauth.spn", {"account": account, "spns": [spn]},
+                                                           env=connection_env(), timeout=600), spn_racers))
+    holders = spn_holders(spn)
+    assert len(holders) == 1 and holders[0] in spn_racers, holders
+    winners = [account for account, result in zip(spn_racers, results) if not failed(result)]
+    assert winners == holders, [(a, r.msg) for a, r in zip(spn_racers, results)]
+    for account, result in zip(spn_racers, results):
+        if account != holders[0]:
+            assert failed(result) and "already registered on" in result.msg and holders[0] in result.msg, \
+                (account, result.msg)
