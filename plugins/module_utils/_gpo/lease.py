@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows import ldap_codes as codes
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import Conflict, WinauthError
 
 LEASE_ATTRIBUTE = "adminDescription"
@@ -118,6 +119,12 @@ class GpoLease:
                     self.conn.swap(self.dn, LEASE_ATTRIBUTE, current, mine.text())
                 except Conflict:
                     continue  # another run took it first: read who, and wait for it like for any holder
+                except WinauthError as exc:
+                    # Adding a second value to a single-valued attribute: some DCs answer constraintViolation.
+                    if codes.code_of(getattr(exc, "ldap_result", None)) != codes.CONSTRAINT_VIOLATION or \
+                            time.monotonic() >= deadline:
+                        raise
+                    continue
                 self.value, self.took_over = mine, held
                 return mine
             if time.monotonic() >= deadline and held is not None:
