@@ -186,3 +186,32 @@ def test_twenty_concurrent_runs_registering_one_spn_on_twenty_accounts_leave_one
         if account != holders[0]:
             assert failed(result) and "already registered on" in result.msg and holders[0] in result.msg, \
                 (account, result.msg)
+
+
+def test_a_create_that_loses_the_race_converges_on_the_gpo_another_run_created_meanwhile(monkeypatch) -> None:
+    """Deterministic: right after this run looked the name up (none), another ansible process creates the GPO."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo import lifecycle
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+
+    name = "winauth-test-create-lost-%s" % new_token()
+    real_find = lifecycle.find_gpos
+    meanwhile = []
+
+    def find_then_another_run_creates(conn, reference):
+        found = real_find(conn, reference)
+        if reference == name and not meanwhile:
+            meanwhile.append(run_module("webfarm.winauth.gpo", {"name": name}, env=connection_env()))
+        return found
+
+    monkeypatch.setattr(lifecycle, "find_gpos", find_then_another_run_creates)
+    try:
+        with connect(ConnectionOptions(**admin_connection())) as conn, GpoContext(conn) as ctx:
+            outcome = lifecycle.ensure_gpo(ctx, name, None, "present", False)
+        other = meanwhile[0]
+        assert not failed(other) and other["created"], other.msg
+        assert gpo_named(name) == [other["guid"]]  # one GPO of the name, not two
+        assert outcome.result["guid"] == other["guid"] and not outcome.result["created"]
+        assert any("another run created GPO %s" % name in w for w in outcome.warnings), outcome.warnings
+    finally:
+        for guid in gpo_named(name):
+            remove_gpo(guid)
