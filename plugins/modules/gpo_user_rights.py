@@ -36,6 +36,11 @@ description:
     then the template (written to a temporary file and renamed over the old one), the extension
     list, C(GPT.INI), the container's C(versionNumber), and the marker's removal. A later run that
     finds the marker announces the change."
+  - Concurrent runs on one GPO are put one after the other by an edit lease, taken with a
+    compare-and-swap on the container's C(adminDescription) before SYSVOL is touched. A run waits
+    up to 150 seconds for another run's lease; a lease left by a run that stopped expires after
+    120 seconds by the DC's clock and is taken over. Every run reads the GPO again under the
+    lease, so N runs each adding its own account leave all N accounts.
 author:
   - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:

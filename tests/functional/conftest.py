@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import directory
+from harness import directory, secrets
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = [sys.executable, "-m", "winauth_lab"]
@@ -56,3 +56,24 @@ def admin_connection(lab) -> dict[str, object]:
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
     """Run tests that stop, reset or restart the lab last, so the rest share one running lab."""
     items.sort(key=lambda item: 1 if item.get_closest_marker("lab_lifecycle") else 0)
+
+
+def pytest_sessionfinish(session, exitstatus):  # pylint: disable=unused-argument
+    """Fail the session when any known secret appeared in a captured output or a log the lab keeps."""
+    leaks = secrets.session_leaks()
+    session.config.stash[_LEAKS] = leaks
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # pylint: disable=unused-argument
+    leaks = config.stash.get(_LEAKS, None)
+    if leaks is None:
+        return
+    terminalreporter.section("secrets")
+    terminalreporter.write_line(secrets.summary())
+    for leak in leaks:
+        terminalreporter.write_line("LEAK: %s" % leak, red=True)
+
+
+_LEAKS = pytest.StashKey[list]()

@@ -192,3 +192,37 @@ def test_unconstrained_needs_opt_in_and_is_warned_and_refusals(env, pair):
     assert unset.changed and not unset["unconstrained"] and unset.warnings == []
     assert uac(pair.front) == before_uac
     assert os.environ["LAB_ADMIN_PASSWORD"] not in unset.output
+
+
+ACCOUNTDISABLE = 0x2
+
+
+def test_an_account_disabled_between_the_read_and_the_write_stays_disabled(pair, monkeypatch):
+    """Finding: userAccountControl was written with replace from the earlier read, re-enabling an account that
+    an administrator disabled meanwhile. Written as delete-old + add-new, the DC refuses the stale write; the
+    module reads again and adds its flag to what the account holds now."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory import delegation
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
+    from harness.directory import admin_connection, ldb_modify
+
+    real_modify = Directory.modify
+    meanwhile = []
+
+    def modify(conn, dn, changes):
+        if not meanwhile and dn == dn_of(pair.front):  # an administrator disables the account, just now
+            meanwhile.append(uac(pair.front))
+            ldb_modify("dn: %s\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: %d\n"
+                       % (dn, uac(pair.front) | ACCOUNTDISABLE))
+        return real_modify(conn, dn, changes)
+
+    monkeypatch.setattr(Directory, "modify", modify)
+    task_options = delegation.DelegationTask(account=pair.front, allowed_to_delegate_to=[pair.back_spn],
+                                             protocol_transition=True)
+    with connect(ConnectionOptions(**admin_connection())) as conn:
+        outcome = delegation.ensure_delegation(conn, task_options, task_options.request(), False)
+    assert meanwhile and outcome.changed
+    after = uac(pair.front)
+    assert after & ACCOUNTDISABLE, "the account disabled meanwhile was enabled again"
+    assert after & TRUSTED_TO_AUTH_FOR_DELEGATION and delegate_to(pair.front) == [pair.back_spn]

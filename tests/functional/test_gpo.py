@@ -194,3 +194,22 @@ def test_a_planted_gpc_file_sys_path_is_refused_before_any_smb_read_write_or_del
         remove_gpo(victim)
         shutil.rmtree(scratch, ignore_errors=True)
         conn.unbind()
+
+
+def test_the_default_domain_policies_are_never_deleted() -> None:
+    default, controllers = "{31B2F340-016D-11D2-945F-00C04FB984F9}", "{6AC1786C-016F-11D2-945F-00C04FB984F9}"
+    before = {guid: ldb_attributes("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), "uSNChanged")
+              for guid in (default, controllers)}
+    results = run_tasks([
+        task("gpo", {"name": "Default Domain Policy", "state": "absent"}, check=True),
+        task("gpo", {"name": "Default Domain Policy", "state": "absent"}),
+        task("gpo", {"guid": controllers, "state": "absent"}),
+    ], connection=admin_connection())
+    for result in results:
+        assert failed(result), result
+        assert "webfarm.winauth never deletes it" in result["msg"], result["msg"]
+    assert "Default Domain Policy {31B2F340" in results[1]["msg"]
+    assert "Default Domain Controllers Policy {6AC1786C" in results[2]["msg"]
+    for guid in (default, controllers):
+        assert gpo_exists(guid) and sysvol_dir(guid).is_dir()
+        assert ldb_attributes("CN=%s,CN=Policies,CN=System,%s" % (guid, domain_dn()), "uSNChanged") == before[guid]

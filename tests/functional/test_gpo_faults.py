@@ -21,7 +21,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operati
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo import linking
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import PENDING_MARKER_NAME, TEMPORARY_NAME
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import PENDING_MARKER_NAME, TEMPORARY_MARK
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import ensure_gpo
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.linking import ensure_link
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights import ensure_user_rights
@@ -80,12 +80,12 @@ def refuse(attribute: str, monkeypatch) -> None:
     monkeypatch.setattr(Directory, "swap", swap)
 
 
-def drop_smb_while_writing(suffix: str, monkeypatch, half: bool = False) -> None:
-    """The SMB connection drops while writing the file whose name ends with ``suffix`` (after half of it)."""
+def drop_smb_while_writing(part: str, monkeypatch, half: bool = False) -> None:
+    """The SMB connection drops while writing a file whose name holds ``part`` (after half of it)."""
     real = Sysvol._write_chunks  # pylint: disable=protected-access
 
     def write(handle, data):
-        if handle.file_name.endswith(suffix):
+        if part in handle.file_name:
             if half:
                 real(handle, data[:len(data) // 2])
             raise SMBConnectionClosed("injected: the connection was reset by the peer")
@@ -129,9 +129,9 @@ def state(guid: str, sid: str) -> tuple[int, int, bool, list[str]]:
 
 FAULTS = {
     # name: (account to grant, how the run breaks, what the error says)
-    "smb_drops_while_writing_the_template": ("user1", lambda mp: drop_smb_while_writing(TEMPORARY_NAME, mp, half=True),
-                                             "dropped"),
-    "smb_drops_before_gpt_ini": ("alice", lambda mp: drop_smb_while_writing("GPT.INI.webfarm-winauth-tmp", mp),
+    "smb_drops_while_writing_the_template": (
+        "user1", lambda mp: drop_smb_while_writing("GptTmpl.inf" + TEMPORARY_MARK, mp, half=True), "dropped"),
+    "smb_drops_before_gpt_ini": ("alice", lambda mp: drop_smb_while_writing("GPT.INI" + TEMPORARY_MARK, mp),
                                  "dropped"),
     "ldap_refuses_extension_names": ("webops", lambda mp: refuse("gPCMachineExtensionNames", mp),
                                      "insufficient access rights"),

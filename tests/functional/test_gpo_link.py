@@ -188,3 +188,24 @@ def test_scope_check_inheritance_default_target_and_bad_input(link_lab) -> None:
     assert "expect_computers=cam-svc is a user, not a computer account" in bad[2]["msg"]
     assert "target is required" in bad[3]["msg"]
     assert gplink_of(conn, blocked) is None
+
+
+def highest_committed_usn() -> int:
+    with ldap_connection() as conn:
+        conn.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["*"])  # the rootDSE
+        return int(conn.response[0]["raw_attributes"]["highestCommittedUSN"][0])
+
+
+def test_a_malformed_dn_in_account_or_target_is_refused_naming_the_parameter_and_nothing_is_written() -> None:
+    before = highest_committed_usn()
+    results = run_tasks([
+        task("gpo_link", {"gpo": "Default Domain Policy", "target": "OU=WebServers,,%s" % domain_dn()}),
+        task("gpo_link", {"gpo": "Default Domain Policy", "target": "OU=Web+CN=x,%s" % domain_dn()}),
+        task("spn", {"account": "CN=cam-svc,OU=ServiceAccounts,DC=", "spns": ["HTTP/malformed.camtest.local"]}),
+        task("gpo_user_rights", {"gpo": "Default Domain Policy", "accounts": ["CN=web;ops,CN=Users,%s" % domain_dn()]}),
+    ], connection=admin_connection())
+    for result, parameter in zip(results, ["target", "target", "account", "accounts"]):
+        assert failed(result), result
+        assert result["msg"].startswith("%s=" % parameter) and "is not a valid distinguished name" in result["msg"], \
+            result["msg"]
+    assert highest_committed_usn() == before  # nothing at all was written to the directory

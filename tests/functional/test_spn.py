@@ -377,3 +377,59 @@ def test_duplicate_registered_after_the_check_is_explained_like_the_check_and_a_
     finally:
         delete_computer(holder)
         delete_computer(racer)
+
+
+def test_a_move_whose_second_holder_refuses_puts_the_first_back_and_a_killed_move_is_finished_by_the_next_run(
+        lab, env, scratch_user, monkeypatch):
+    """Finding: earlier holders were restored only when the final modify failed; a later holder's refused delete
+    left the first holder's SPN on no account. And a process killed between the holders' deletes and the
+    account's add: the next run registers the SPNs on the account, nothing is lost."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
+    from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn import SpnRequest, ensure_spn
+    from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InsufficientRights
+
+    token = new_token()
+    first_spn, second_spn = "HTTP/mv1-%s.%s" % (token, DOMAIN), "HTTP/mv2-%s.%s" % (token, DOMAIN)
+    first, second = "MVA%s" % token[:6].upper(), "MVB%s" % token[:6].upper()
+    request = SpnRequest(account=scratch_user, spns=[first_spn, second_spn], on_conflict="move")
+    real_modify = Directory.modify
+    try:
+        create_computer(first, spns=[first_spn])
+        create_computer(second, spns=[second_spn])
+
+        holders_written: list[str] = []
+
+        def refuse_second(conn, dn, changes):
+            if dn != dn_of(scratch_user):
+                holders_written.append(dn)
+                if len(holders_written) == 2:  # the second holder: no write right on it
+                    raise InsufficientRights("insufficient access rights writing servicePrincipalName of %s" % dn)
+            return real_modify(conn, dn, changes)
+
+        monkeypatch.setattr(Directory, "modify", refuse_second)
+        with _admin_connection(lab) as conn, pytest.raises(InsufficientRights) as info:
+            ensure_spn(conn, request, False)
+        assert "put back on %s" % holders_written[0] in str(info.value), str(info.value)
+        assert spns_of(first + "$") == [first_spn] and spns_of(second + "$") == [second_spn]
+        assert spns_of(scratch_user) == []
+
+        class Killed(BaseException):
+            """The process ends here: no handler of the module runs any more."""
+
+        def killed_before_the_account(conn, dn, changes):
+            if dn == dn_of(scratch_user):
+                raise Killed()
+            return real_modify(conn, dn, changes)
+
+        monkeypatch.setattr(Directory, "modify", killed_before_the_account)
+        with _admin_connection(lab) as conn, pytest.raises(Killed):
+            ensure_spn(conn, request, False)
+        monkeypatch.undo()
+        assert spns_of(first + "$") == [] and spns_of(second + "$") == [] and spns_of(scratch_user) == []
+        rerun = run_module(SPN, {"account": scratch_user, "spns": [first_spn, second_spn], "on_conflict": "move"},
+                           env)
+        assert not rerun.failed and rerun.changed, rerun.msg
+        assert sorted(spns_of(scratch_user)) == sorted([first_spn, second_spn])
+    finally:
+        delete_computer(first)
+        delete_computer(second)

@@ -36,6 +36,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_nam
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_rules import Account, account_from_entry
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows import ldap_codes as codes
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (
+    Conflict,
     DirectoryError,
     InsufficientRights,
     InvalidInput,
@@ -56,6 +57,9 @@ def read_account(conn: Directory, name: str) -> tuple[Account, DelegationState]:
         allowed_to_act=entry.first(ALLOWED_TO_ACT) or None,
     )
     return account, state
+
+
+WRITE_ATTEMPTS = 3
 
 
 def resolve_principals(conn: Directory, names: t.Sequence[str]) -> list[str]:
@@ -140,18 +144,27 @@ def ensure_delegation(conn: Directory, task: DelegationTask, request: Delegation
 
     ``request`` is ``task.request()``, made before connecting so that bad input costs no network traffic.
     """
-    account, current = read_account(conn, task.account)
     if task.rbcd_principals is not None:
         request.rbcd_sids = resolve_principals(conn, task.rbcd_principals)
-    plan = plan_delegation(current, request)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        account, current = read_account(conn, task.account)
+        plan = plan_delegation(current, request)
+        if not plan.changed or check_mode:
+            break
+        try:
+            apply_delegation_plan(conn, plan)
+        except Conflict:
+            # The account changed between the read and the write: read it again and plan from that.
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            continue
+        break
     unheld: list[str] = []
     a2d = request.allowed_to_delegate_to
     if a2d and task.state != "absent":
         held = spn_values_held(conn, a2d)
         unheld = [spn.value for spn in a2d if spn.key not in held]
     names = principals_by_sid(conn, plan.before.rbcd_sids + plan.after.rbcd_sids)
-    if plan.changed and not check_mode:
-        apply_delegation_plan(conn, plan)
     after = plan.after
     labels = {sid: ("%s (%s)" % (info["name"], sid) if info["name"] else sid) for sid, info in names.items()}
     return Outcome(

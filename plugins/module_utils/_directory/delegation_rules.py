@@ -203,14 +203,20 @@ def plan_delegation(state: DelegationState, request: DelegationRequest) -> Deleg
     if request.unconstrained is not None:
         uac = uac | UF_TRUSTED_FOR_DELEGATION if request.unconstrained else uac & ~UF_TRUSTED_FOR_DELEGATION
     if uac != state.user_account_control:
-        changes[USER_ACCOUNT_CONTROL] = [("replace", [str(uac)])]
+        # Compare-and-swap: the value read is deleted by value, so the DC refuses the modify when anyone
+        # changed the account meanwhile (disabled it, say) instead of the old flags being written back.
+        changes[USER_ACCOUNT_CONTROL] = [("delete", [str(state.user_account_control)]), ("add", [str(uac)])]
 
     sids = before_sids
     if request.rbcd_sids is not None:
         sids = _plan_list(before_sids, request.rbcd_sids, request.state, str.upper)
         if [s.upper() for s in sids] != [s.upper() for s in before_sids]:
             new_sd = with_allowed_sids(state.descriptor(), sids)
-            changes[ALLOWED_TO_ACT] = [("replace", [] if is_empty(new_sd) else [new_sd.encode()])]
+            # Compare-and-swap as above: an RBCD principal added meanwhile is never dropped.
+            ops = [("delete", [state.allowed_to_act])] if state.allowed_to_act else []
+            if not is_empty(new_sd):
+                ops.append(("add", [new_sd.encode()]))
+            changes[ALLOWED_TO_ACT] = ops
 
     return DelegationPlan(dn=state.dn, before=before, after=_view(uac, a2d, sids), changes=changes)
 

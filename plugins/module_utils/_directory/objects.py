@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.entry import Entry
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import escape_filter_value
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import dn_problem, escape_filter_value
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
 
 _SID_RE = re.compile(r"^S-1-\d+(-\d+)+$", re.IGNORECASE)
@@ -84,6 +84,11 @@ def find_object(conn: Directory, name: str, attributes: t.Sequence[str] = (), ba
     identity = parse_identity(name)
     attrs = sorted(set(BASE_ATTRIBUTES) | set(attributes))
     if identity.kind == "dn":
+        problem = dn_problem(identity.value)
+        if problem:
+            raise InvalidInput("%s=%s is not a valid distinguished name: %s; give it as CN=name,OU=...,DC=... "
+                               "(RFC 4514 escapes), or name the account by sAMAccountName, DOMAIN\\name, UPN or SID"
+                               % (parameter, name, problem))
         entry = conn.read(identity.value, attrs)
         if entry is None:
             raise InvalidInput("%s=%s: no object has that distinguished name" % (parameter, name))

@@ -96,9 +96,18 @@ def apply_spn_plan(conn: Directory, plan: SpnPlan) -> None:
     """Write the plan: holders first (so the DC's uniqueness check passes), then the account."""
     moved: list[tuple[str, list[str]]] = []
     for dn, values in plan.moves.items():
-        if values:
+        if not values:
+            continue
+        try:
             conn.modify(dn, {SPN_ATTRIBUTE: [("delete", values)]})
-            moved.append((dn, values))
+        except WinauthError as exc:
+            # A later holder refused (no write right on it, say): the earlier ones get their SPNs back, so
+            # that no SPN ends on no account.
+            message = "%s; nothing was added to %s" % (exc, plan.account.label)
+            if moved:
+                message += _restore_holders(conn, moved)
+            raise type(exc)(message) from exc
+        moved.append((dn, values))
     ops: list[tuple[str, list[t.Any]]] = []
     if plan.to_remove:
         ops.append(("delete", list(plan.to_remove)))

@@ -23,7 +23,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import version_from_directory
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import escape_filter_value
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import dn_problem, escape_filter_value
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.principals import well_known_name, well_known_sid
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import is_sid, normalize_sid
@@ -127,6 +127,10 @@ def containers_linking(conn: Directory, guid: str) -> list[tuple[str, str]]:
 def read_link_target(conn: Directory, target: str) -> tuple[str, str, str, int]:
     """(DN, kind, gPLink, gPOptions) of a link target: ``domain``, an OU or a site, named by DN."""
     dn = conn.info.default_naming_context if target.strip().lower() == "domain" else target.strip()
+    problem = dn_problem(dn)
+    if problem:
+        raise InvalidInput("target=%s is not a valid distinguished name: %s; give the DN of an OU, the domain (or the "
+                           "word domain), or a site" % (target, problem))
     entry = conn.read(dn, ["objectClass", "gPLink", "gPOptions"])
     if entry is None:
         raise InvalidInput("target=%s: no such object; give the DN of an OU, the domain (or the word domain), or a "

@@ -36,13 +36,20 @@ GPT_INI_NEW = b"[General]\r\nVersion=0\r\n"
 # it records the version announced before the change, so that a run interrupted
 # after writing the template still announces it (see plan_versioned_change).
 PENDING_MARKER_NAME = "GptTmpl.inf.webfarm-winauth-pending"
-TEMPORARY_NAME = "GptTmpl.inf.webfarm-winauth-tmp"
+# A file is written to a temporary name beside it, then renamed over it; each run names its own
+# (``GptTmpl.inf.webfarm-winauth-tmp-<run>``), so concurrent writers never write or rename each other's.
+TEMPORARY_MARK = ".webfarm-winauth-tmp-"
 
 _MAX_HALF = 0xFFFF
 
 
 class GptError(InvalidInput):
     """A GPT.INI, version or extension list that cannot be handled safely."""
+
+
+def temporary_name(name: str, run: str) -> str:
+    """The temporary file of one run for ``name`` (same folder)."""
+    return name + TEMPORARY_MARK + run
 
 
 # --------------------------------------------------------------------------- versions

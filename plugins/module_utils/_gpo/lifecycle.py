@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.outcome import Outcome
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import (
     GpoInfo,
@@ -22,6 +23,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container imp
     find_gpos,
     gpo_dn,
     guid_of,
+    policies_dn,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.folder_acl import (
@@ -37,8 +39,18 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
     gpt_ini_with_version,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import escape_filter_value
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import parse_descriptor
+
+
+# The two GPOs every domain is created with, by their fixed GUIDs ([MS-GPOL] 2.3): never deleted.
+DEFAULT_GPOS = {
+    "{31B2F340-016D-11D2-945F-00C04FB984F9}": ("Default Domain Policy",
+                                               "the domain's password, lockout and Kerberos policy"),
+    "{6AC1786C-016F-11D2-945F-00C04FB984F9}": ("Default Domain Controllers Policy",
+                                               "the domain controllers' user rights and audit policy"),
+}
 
 
 def _describe_gpo(gpo: GpoInfo | None, links: list[str] | None = None) -> str:
@@ -87,6 +99,18 @@ def _create_gpo(ctx: GpoContext, name: str, check_mode: bool) -> Outcome:
     conn.add(dn, "groupPolicyContainer", {
         "displayName": name, "gPCFileSysPath": path, "versionNumber": "0", "flags": "0",
         "gPCFunctionalityVersion": "2"})
+    first = _first_named(conn, name)
+    if first is not None and first.guid != guid:
+        # Another run created a GPO of this name at the same time: the one the DC created first (lowest
+        # uSNCreated; every run bound to this DC sees the same order) stays. Ours has nothing but its
+        # container yet: remove it and complete the other one, so that exactly one GPO has the name.
+        conn.delete_subtree(dn)
+        converged = _repair_gpo(ctx, first, name, check_mode=False)
+        converged.changed = True
+        converged.warnings.append(
+            "another run created GPO %s (%s) at the same time as this one; this run removed its own duplicate "
+            "container (%s) and completed that GPO instead" % (name, first.guid, guid))
+        return converged
     gpo = GpoInfo(dn=dn, guid=guid, name=name, file_sys_path=path, version=0, flags=0, machine_extensions="",
                   user_extensions="")
     _ensure_structure(ctx, gpo, check_mode=False)
@@ -94,6 +118,17 @@ def _create_gpo(ctx: GpoContext, name: str, check_mode: bool) -> Outcome:
                           acl_consistent=folder_acl_consistent(ctx, gpo), before={"existed": False, "name": None})
     outcome.diff = {"before": _describe_gpo(None), "after": _describe_gpo(gpo)}
     return outcome
+
+
+def _first_named(conn: Directory, name: str) -> GpoInfo | None:
+    """Of the GPOs named ``name``, the one the DC created first (lowest uSNCreated)."""
+    entries = conn.search(policies_dn(conn), "(&(objectClass=groupPolicyContainer)(displayName=%s))"
+                          % escape_filter_value(name), ["name", "uSNCreated"], scope="LEVEL")
+    if not entries:
+        return None
+    first = min(entries, key=lambda entry: (entry.integer("uSNCreated") or 0, entry.dn.lower()))
+    found = find_gpos(conn, first.text("name") or "")
+    return found[0] if found else None
 
 
 def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[dict[str, str]]:
@@ -191,6 +226,10 @@ def _remove_gpo(ctx: GpoContext, gpo: GpoInfo | None, name: str | None, check_mo
                        diff={"before": _describe_gpo(None), "after": _describe_gpo(None)})
     if name and gpo.name != name:
         raise InvalidInput("guid=%s belongs to GPO %r, not name=%r; refusing to delete it" % (gpo.guid, gpo.name, name))
+    if gpo.guid in DEFAULT_GPOS:
+        raise InvalidInput("name=%s is the %s %s, which every domain needs (%s); webfarm.winauth never deletes it: "
+                           "remove the task, or give the name of the GPO it created for the web farm"
+                           % (name or gpo.name, DEFAULT_GPOS[gpo.guid][0], gpo.guid, DEFAULT_GPOS[gpo.guid][1]))
     sysvol, folder = ctx.folder(gpo)  # its gPCFileSysPath checked before anything is unlinked or deleted
     links = containers_linking(conn, gpo.guid)
     outcome = Outcome(changed=True, diff={"before": _describe_gpo(gpo, [dn for dn, _v in links]),

@@ -12,6 +12,9 @@ interrupted change is completed by the next run.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.outcome import Outcome
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import (
     GpoInfo,
@@ -24,7 +27,8 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
     PENDING_MARKER_NAME,
     SECURITY_CSE_GUID,
     SECURITY_TOOL_GUID,
-    TEMPORARY_NAME,
+    TEMPORARY_MARK,
+    VersionedChangePlan,
     describe_version,
     gpt_ini_version,
     gpt_ini_with_version,
@@ -32,6 +36,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
     parse_pending_marker,
     pending_marker,
     plan_versioned_change,
+    temporary_name,
     version_to_directory,
     with_extension,
 )
@@ -42,14 +47,23 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import (
     compute_holders,
     holder_sid,
 )
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lease import GpoLease
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import version_mismatch
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput, WinauthError
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import Sysvol, join
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (
+    Conflict,
+    InvalidInput,
+    WinauthError,
+)
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.principals import (
     DEFAULT_BATCH_LOGON_HOLDERS,
     well_known_name,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import is_sid, normalize_sid
+
+
+WRITE_ATTEMPTS = 3
+LEGACY_TEMPORARY_SUFFIX = ".webfarm-winauth-tmp"  # the one shared name of earlier releases
 
 
 def _holder_text(entry: str, names: dict[str, str], resolved: dict[str, str | None]) -> str:
@@ -76,6 +90,23 @@ def _describe_rights(doc: InfDocument, names: dict[str, str], resolved: dict[str
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class _RightsEdit:
+    """One reading of a GPO's files and container, and the change planned from it."""
+
+    gpo: GpoInfo
+    folder: str
+    gpt: bytes
+    before_doc: InfDocument
+    doc: InfDocument
+    current: list[str] | None
+    new: list[str] | None
+    resolved: dict[str, str | None]
+    extensions: str
+    sysvol_version: int | None
+    plan: VersionedChangePlan
+
+
 def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list[str] | None, mode: str, state: str,
                        check_mode: bool, want_diff: bool) -> Outcome:
     conn = ctx.conn
@@ -88,18 +119,40 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
                            "should not (mode=remove) list" % right)
     gpo = get_gpo(conn, gpo_ref)
     wanted = [resolve_account(conn, name)[0] for name in accounts or []]
+    edit = _read_edit(ctx, gpo, right, wanted, mode, state)
+    if check_mode or not edit.plan.changed:
+        return _outcome(ctx, edit, right, want_diff)
+    # Another run may be editing the same GPO: take its lease (a compare-and-swap in the directory) before
+    # SYSVOL is written, read everything again under it, and start over from a new reading on a conflict
+    # (another tool wrote versionNumber or the extension list meanwhile; the pending marker carries over).
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        with GpoLease(conn, gpo.dn, gpo.name) as lease:
+            edit = _read_edit(ctx, get_gpo(conn, gpo.guid), right, wanted, mode, state)
+            outcome = _outcome(ctx, edit, right, want_diff)
+            if lease.took_over:
+                outcome.warnings.append(
+                    "GPO %s: took over the edit lease of a run that stopped (%s); what it left half-done is completed "
+                    "by this change" % (gpo.name, lease.took_over.holder))
+            if not edit.plan.changed:
+                return outcome
+            try:
+                _write(ctx, edit)
+            except Conflict:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                continue
+            return outcome
+    raise AssertionError("unreachable")  # pragma: no cover
 
+
+def _read_edit(ctx: GpoContext, gpo: GpoInfo, right: str, wanted: list[str], mode: str, state: str) -> _RightsEdit:
     sysvol, folder = ctx.folder(gpo)
-    gpt_path = join(folder, "GPT.INI")
-    inf_path = join(folder, INF_RELATIVE_PATH)
-    secedit = inf_path.rsplit("\\", 1)[0]
-    marker_path = join(secedit, PENDING_MARKER_NAME)
-    gpt = sysvol.read(gpt_path)
+    gpt = sysvol.read(join(folder, "GPT.INI"))
     if gpt is None:
         raise InvalidInput("GPO %s %s has no GPT.INI in SYSVOL (%s): its folder is missing or unfinished; run "
                            "webfarm.winauth.gpo with state=present to repair it"
                            % (gpo.name, gpo.guid, gpo.file_sys_path))
-    inf_bytes = sysvol.read(inf_path)
+    inf_bytes = sysvol.read(join(folder, INF_RELATIVE_PATH))
     doc = InfDocument.parse(inf_bytes) if inf_bytes else InfDocument.new()
     before_doc = InfDocument(list(doc.lines))
     current = doc.privilege(right)
@@ -111,19 +164,27 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
     extensions = gpo.machine_extensions
     if new is not None and not has_extension(extensions, SECURITY_CSE_GUID, SECURITY_TOOL_GUID):
         extensions = with_extension(extensions, SECURITY_CSE_GUID, SECURITY_TOOL_GUID)
-    marker_base = parse_pending_marker(sysvol.read(marker_path))
+    marker_base = parse_pending_marker(sysvol.read(join(_secedit(folder), PENDING_MARKER_NAME)))
     sysvol_version = gpt_ini_version(gpt)
     plan = plan_versioned_change(template_changes, extensions != gpo.machine_extensions, gpo.version,
                                  sysvol_version, marker_base)
+    return _RightsEdit(gpo, folder, gpt, before_doc, doc, current, new, resolved, extensions, sysvol_version, plan)
 
+
+def _secedit(folder: str) -> str:
+    return join(folder, INF_RELATIVE_PATH).rsplit("\\", 1)[0]
+
+
+def _outcome(ctx: GpoContext, edit: _RightsEdit, right: str, want_diff: bool) -> Outcome:
+    gpo, plan, new, resolved = edit.gpo, edit.plan, edit.new, edit.resolved
     outcome = Outcome(changed=plan.changed)
-    outcome.warnings.extend(_rights_warnings(gpo, right, current, new, plan.changed, sysvol_version))
-    holder_sids = [s for s in (holder_sid(e, resolved) for e in (new or []) + (current or [])) if s]
+    outcome.warnings.extend(_rights_warnings(gpo, right, edit.current, new, plan.changed, edit.sysvol_version))
+    holder_sids = [s for s in (holder_sid(e, resolved) for e in (new or []) + (edit.current or [])) if s]
     if want_diff:  # names for every holder of every right in the file, for reading
-        resolved.update(_resolve_name_entries(ctx, [e for _k, holders in before_doc.privileges() for e in holders
+        resolved.update(_resolve_name_entries(ctx, [e for _k, holders in edit.before_doc.privileges() for e in holders
                                                     if e not in resolved]))
-        holder_sids += _all_sids(before_doc, resolved)
-    names = holder_names(conn, holder_sids)
+        holder_sids += _all_sids(edit.before_doc, resolved)
+    names = holder_names(ctx.conn, holder_sids)
     outcome.result = {
         "gpo": {"guid": gpo.guid, "name": gpo.name}, "right": right, "defined": new is not None,
         "holders": [{"entry": e, "sid": holder_sid(e, resolved), "name": names.get(holder_sid(e, resolved) or "")}
@@ -131,35 +192,54 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
         "version": plan.target_version, "steps": list(plan.steps),
         "completed_interrupted_change": plan.completes_interrupted_change,
         # the before-state a rollback writes back (the version is raised again then, never written back)
-        "defined_before": current is not None,
+        "defined_before": edit.current is not None,
         "holders_before": [{"entry": e, "sid": holder_sid(e, resolved),
-                            "name": names.get(holder_sid(e, resolved) or "")} for e in current or []],
+                            "name": names.get(holder_sid(e, resolved) or "")} for e in edit.current or []],
         "machine_extensions_before": gpo.machine_extensions or "", "version_before": gpo.version,
     }
     if want_diff:
-        outcome.diff = {"before": _describe_rights(before_doc, names, resolved, gpo.version, gpo.machine_extensions),
-                        "after": _describe_rights(doc, names, resolved, plan.target_version, extensions)}
-    if check_mode or not plan.changed:
-        return outcome
+        outcome.diff = {"before": _describe_rights(edit.before_doc, names, resolved, gpo.version,
+                                                   gpo.machine_extensions),
+                        "after": _describe_rights(edit.doc, names, resolved, plan.target_version, edit.extensions)}
+    return outcome
 
-    new_bytes = doc.to_bytes()
+
+def _write(ctx: GpoContext, edit: _RightsEdit) -> None:
+    """The plan's steps in order; temporary files are named per run, so two writers never share one."""
+    conn, gpo, plan = ctx.conn, edit.gpo, edit.plan
+    sysvol, folder = ctx.folder(gpo)
+    secedit = _secedit(folder)
+    gpt_path, inf_path = join(folder, "GPT.INI"), join(folder, INF_RELATIVE_PATH)
+    marker_path = join(secedit, PENDING_MARKER_NAME)
+    suffix = uuid.uuid4().hex[:12]
+    _remove_leftovers(sysvol, folder, secedit)
     for step in plan.steps:
         if step == "marker":
             sysvol.makedirs(secedit)
             sysvol.write(marker_path, pending_marker(plan.announced_version))
         elif step == "template":
             sysvol.makedirs(secedit)
-            sysvol.replace(inf_path, new_bytes, join(secedit, TEMPORARY_NAME))
+            sysvol.replace(inf_path, edit.doc.to_bytes(), join(secedit, temporary_name("GptTmpl.inf", suffix)))
         elif step == "extensions":
-            conn.swap(gpo.dn, "gPCMachineExtensionNames", gpo.machine_extensions or None, extensions)
+            conn.swap(gpo.dn, "gPCMachineExtensionNames", gpo.machine_extensions or None, edit.extensions)
         elif step == "gpt_ini":
-            sysvol.replace(gpt_path, gpt_ini_with_version(gpt, plan.target_version), gpt_path + ".webfarm-winauth-tmp")
+            sysvol.replace(gpt_path, gpt_ini_with_version(edit.gpt, plan.target_version),
+                           join(folder, temporary_name("GPT.INI", suffix)))
         elif step == "container":
             conn.swap(gpo.dn, "versionNumber", str(version_to_directory(gpo.version)),
                       str(version_to_directory(plan.target_version)))
         elif step == "clear_marker":
             sysvol.remove(marker_path)
-    return outcome
+
+
+def _remove_leftovers(sysvol: Sysvol, *folders: str) -> None:
+    """Temporary files of runs that stopped before their rename (safe: this run holds the GPO's lease)."""
+    for folder in folders:
+        if not sysvol.is_dir(folder):
+            continue
+        for name, is_folder in sysvol.listdir(folder):
+            if not is_folder and (TEMPORARY_MARK in name or name.endswith(LEGACY_TEMPORARY_SUFFIX)):
+                sysvol.remove(join(folder, name))
 
 
 def _resolve_name_entries(ctx: GpoContext, entries: list[str] | None) -> dict[str, str | None]:

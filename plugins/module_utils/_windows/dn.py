@@ -11,6 +11,12 @@ compare lower-cased, which is all the collection needs (no attribute type aliase
 
 from __future__ import annotations
 
+import re
+
+_ATTRIBUTE_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$")
+_ESCAPABLE = ' "#+,;<=>\\'
+_HEX = "0123456789abcdefABCDEF"
+
 
 def escape_filter_value(value: str) -> str:
     """RFC 4515 escaping of a filter assertion value: ``\\ * ( )`` and NUL as ``\\XX``."""
@@ -37,6 +43,45 @@ def split_dn(dn: str) -> list[str]:
     if current.strip():
         parts.append(current.strip())
     return parts
+
+
+def dn_problem(dn: str) -> str | None:
+    """What makes ``dn`` no RFC 4514 distinguished name AD accepts, or None when it is one.
+
+    Each RDN is one ``type=value`` (AD has no multi-valued RDNs), the type a name or an OID, the value
+    not empty, with ``, + " \\ < > ;`` escaped and no control character.
+    """
+    text = dn or ""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return "it holds a control character (NUL, line break, ...)"
+    index = 0
+    while index < len(text):  # escapes: a special character or two hex digits after each backslash
+        if text[index] == "\\":
+            following = text[index + 1:index + 3]
+            if following[:1] and following[:1] in _ESCAPABLE:
+                index += 2
+                continue
+            if len(following) == 2 and all(c in _HEX for c in following):
+                index += 3
+                continue
+            return "the backslash at position %d escapes nothing (write \\\\ for a backslash)" % (index + 1)
+        index += 1
+    raw = re.sub(r"\\(?:[0-9A-Fa-f]{2}|.)", "_", text)
+    if raw.strip().endswith(","):
+        return "it ends with a comma"
+    for rdn in raw.split(","):
+        part = rdn.strip()
+        if not part:
+            return "it has an empty RDN (two commas in a row, or a leading comma)"
+        attribute, equals, value = part.partition("=")
+        if not equals or not _ATTRIBUTE_TYPE.match(attribute.strip()):
+            return "the RDN %r is not type=value" % part
+        if not value.strip():
+            return "the RDN %r has no value" % part
+        bad = sorted({char for char in value if char in '+"<>;'})
+        if bad:
+            return "the RDN %r holds %s unescaped (escape it with a backslash)" % (part, " ".join(bad))
+    return None
 
 
 def parent_dn(dn: str) -> str:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from harness import secrets
+
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
 COLLECTIONS_PATH = REPO / "build" / "collections"
@@ -99,6 +101,7 @@ def _check_secrets(output: str) -> None:
 def _results(proc: subprocess.CompletedProcess) -> list[TaskResult]:
     output = proc.stdout + proc.stderr
     _check_secrets(output)
+    secrets.check(output, "the output of %s" % " ".join(str(a) for a in proc.args[:2]))
     events = [json.loads(line[len(PREFIX):]) for line in proc.stdout.splitlines() if line.startswith(PREFIX)]
     return [TaskResult(e["status"], e["result"], output, proc.returncode) for e in events]
 
@@ -173,8 +176,10 @@ def ansible_command(program: str, *args: str, env: dict[str, str] | None = None,
     extra = dict(env or {})
     if action_plugins is not None:
         extra["ANSIBLE_ACTION_PLUGINS"] = str(action_plugins)
-    return subprocess.run([str(VENV_BIN / program), *args], capture_output=True, text=True, env=ansible_env(extra),
+    proc = subprocess.run([str(VENV_BIN / program), *args], capture_output=True, text=True, env=ansible_env(extra),
                           timeout=timeout, check=False, cwd=str(REPO))
+    secrets.check(proc.stdout + proc.stderr, "the output of %s %s" % (program, " ".join(args[:1])))
+    return proc
 
 
 def run_playbook(playbook: Path | str, *args: str, env: dict[str, str] | None = None,

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import ldap3
 
+from harness import secrets
+
 
 def lab(name: str) -> str:
     return os.environ[name]
@@ -209,12 +211,14 @@ def _spn_lines(spns: t.Sequence[str]) -> str:
 
 def create_user(name: str, password: str, spns: t.Sequence[str] = ()) -> None:
     """A normal, enabled user with a password (so it has Kerberos keys), added through the DC's modules."""
+    secrets.remember(password, "the password of test user %s" % name)
     ldb_add("dn: %s\nobjectClass: user\nsAMAccountName: %s\nuserAccountControl: 512\nunicodePwd:: %s\n%s"
             % (user_dn(name), name, _unicode_pwd(password), _spn_lines(spns)))
 
 
 def create_computer(name: str, password: str | None = None, spns: t.Sequence[str] = ()) -> None:
     """A computer account NAME$ in CN=Computers, with a password (so it has Kerberos keys)."""
+    secrets.remember(password, "the password of test computer %s$" % name)
     ldb_add("dn: %s\nobjectClass: computer\nsAMAccountName: %s$\nuserAccountControl: 4096\nunicodePwd:: %s\n%s"
             % (computer_dn(name), name, _unicode_pwd(password or "Computer-%s-Pa55!" % uuid.uuid4().hex),
                _spn_lines(spns)))

@@ -116,7 +116,8 @@ def test_constrained_with_protocol_transition():
                                                       protocol_transition=True))
     assert plan.changes == {
         ALLOWED_TO_DELEGATE_TO: [("add", ["MSSQLSvc/sql1.camtest.local:1433"])],
-        USER_ACCOUNT_CONTROL: [("replace", [str(NORMAL_ACCOUNT | DONT_EXPIRE | 0x1000000)])],
+        USER_ACCOUNT_CONTROL: [("delete", [str(NORMAL_ACCOUNT | DONT_EXPIRE)]),
+                               ("add", [str(NORMAL_ACCOUNT | DONT_EXPIRE | 0x1000000)])],
     }
     assert plan.after.protocol_transition and not plan.before.protocol_transition
 
@@ -157,12 +158,15 @@ def test_omitted_settings_are_left_alone():
 def test_flags_are_cleared_without_touching_other_bits():
     current = state(uac=NORMAL_ACCOUNT | DONT_EXPIRE | 0x80000 | 0x1000000)
     plan = plan_delegation(current, DelegationRequest(unconstrained=False, protocol_transition=False))
-    assert plan.changes == {USER_ACCOUNT_CONTROL: [("replace", [str(NORMAL_ACCOUNT | DONT_EXPIRE)])]}
+    # Compare-and-swap: the value read is deleted by value, so an account disabled meanwhile is refused, not
+    # re-enabled.
+    assert plan.changes == {USER_ACCOUNT_CONTROL: [
+        ("delete", [str(NORMAL_ACCOUNT | DONT_EXPIRE | 0x80000 | 0x1000000)]), ("add", [str(NORMAL_ACCOUNT | DONT_EXPIRE)])]}
 
 
 def test_rbcd_present_builds_a_descriptor():
     plan = plan_delegation(state(), DelegationRequest(rbcd_sids=[CAM_SVC_SID]))
-    assert plan.changes == {ALLOWED_TO_ACT: [("replace", [EXPECTED_SD])]}
+    assert plan.changes == {ALLOWED_TO_ACT: [("add", [EXPECTED_SD])]}
     assert plan.after.rbcd_sids == [CAM_SVC_SID]
 
 
@@ -172,20 +176,21 @@ def test_rbcd_present_again_is_no_change():
 
 def test_rbcd_present_adds_to_existing():
     plan = plan_delegation(state(sids=[CAM_SVC_SID]), DelegationRequest(rbcd_sids=[SERVER1_SID]))
-    (op, (value,)), = plan.changes[ALLOWED_TO_ACT]
-    assert op == "replace"
+    (delete, (old,)), (add, (value,)) = plan.changes[ALLOWED_TO_ACT]
+    assert (delete, add) == ("delete", "add")  # compare-and-swap: a principal added meanwhile is never dropped
+    assert old == rbcd_descriptor([CAM_SVC_SID]).encode()
     assert parse_descriptor(value).allowed_sids() == [CAM_SVC_SID, SERVER1_SID]
 
 
 def test_rbcd_absent_of_the_last_principal_clears_the_attribute():
     plan = plan_delegation(state(sids=[CAM_SVC_SID]), DelegationRequest(state="absent", rbcd_sids=[CAM_SVC_SID]))
-    assert plan.changes == {ALLOWED_TO_ACT: [("replace", [])]}
+    assert plan.changes == {ALLOWED_TO_ACT: [("delete", [rbcd_descriptor([CAM_SVC_SID]).encode()])]}
     assert plan.after.rbcd_sids == []
 
 
 def test_rbcd_exact():
     plan = plan_delegation(state(sids=[CAM_SVC_SID]), DelegationRequest(state="exact", rbcd_sids=[SERVER1_SID]))
-    (_op, (value,)), = plan.changes[ALLOWED_TO_ACT]
+    (_delete, _old), (_add, (value,)) = plan.changes[ALLOWED_TO_ACT]
     assert parse_descriptor(value).allowed_sids() == [SERVER1_SID]
 
 
