@@ -24,6 +24,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "count": {"type": "int", "default": 1},
     "expect": {"type": "str", "choices": ["kerberos", "ntlm", "anonymous", "any"], "default": "any"},
     "expect_status": {"type": "int", "default": 200},
+    "require_aes": {"type": "bool", "default": False},
     "expect_backends": {"type": "list", "elements": "str", "default": []},
     "username": {"type": "str"},
     "password": {"type": "str", "no_log": True},
@@ -79,6 +80,9 @@ class ActionModule(WinauthAction):
             raise InvalidInput("count: %d is out of range; give 1 to 100 attempts" % args["count"])
         if not 1 <= args["timeout"] <= 600:
             raise InvalidInput("timeout: %d is out of range; give 1 to 600 seconds" % args["timeout"])
+        if args["require_aes"] and args["expect"] != "kerberos":
+            raise InvalidInput("require_aes: true needs expect: kerberos (got expect: %s); only a Kerberos ticket has "
+                               "an encryption type to require" % args["expect"])
         if not client.HAS_GSSAPI and "kerberos" in args["mechanisms"]:
             raise InvalidInput("negotiate_probe needs the Python package gssapi on the controller for Kerberos "
                                "(pip install gssapi; it builds against the Kerberos headers, libkrb5-dev)")
@@ -91,7 +95,8 @@ class ActionModule(WinauthAction):
             timeout=float(args["timeout"]), backend_header=args["backend_header"],
             channel_binding=args["channel_binding"])
         attempts = client.probe(options, args["count"])
-        report = probe_report(attempts, args["url"], args["expect"], args["expect_status"], args["expect_backends"])
+        report = probe_report(attempts, args["url"], args["expect"], args["expect_status"], args["expect_backends"],
+                              args["require_aes"])
         result.update(report)
         result["changed"] = False
         if not report["ok"] and args["fail_on_mismatch"]:

@@ -20,7 +20,7 @@ description:
     O(username) and O(password) are given. On a C(401) that offers only C(NTLM), NTLM.
   - Reports the final status and the sequence of statuses, the mechanism the server accepted (read from
     the SPNEGO tokens it sent back), the SPN the client asked for and the ticket's realm, encryption
-    type and key version, the Kerberos error the server returned when it rejected the ticket, and which
+    type and key version, the encryption type of the ticket's session key, the Kerberos error the server returned when it rejected the ticket, and which
     backend answered when a response header names it (O(backend_header)).
   - With O(expect=kerberos) the task fails on NTLM fallback or a rejected ticket, and says why; no
     account holds the SPN (the KDC's C(KDC_ERR_S_PRINCIPAL_UNKNOWN)), the ticket was encrypted for an
@@ -63,6 +63,15 @@ options:
     type: str
     choices: [kerberos, ntlm, anonymous, any]
     default: any
+  require_aes:
+    description:
+      - With O(expect=kerberos), also fail unless the ticket and its session key are AES (the encryption
+        type of the ticket, and that of the authenticator, which is encrypted in the session key).
+      - An RC4 ticket still works on a DC from before the 2026 RC4 switch-off (CVE-2026-20833); after it,
+        an account that gets RC4 tickets only does because it allows RC4 explicitly. Either way it is a
+        Kerberoasting target; the message names the fix (M(webfarm.winauth.kerberos_encryption)).
+    type: bool
+    default: false
   expect_status:
     description: The final HTTP status every attempt must end with.
     type: int
@@ -177,6 +186,14 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: Kerberos with AES tickets only, as after the 2026 RC4 switch-off
+  webfarm.winauth.negotiate_probe:
+    url: https://sso.camtest.local/
+    expect: kerberos
+    require_aes: true
+  delegate_to: localhost
+  run_once: true
+
 - name: One node directly, under the farm's name, with a keytab
   webfarm.winauth.negotiate_probe:
     url: https://sso.camtest.local/
@@ -253,6 +270,18 @@ backends:
   returned: always
   type: dict
   sample: {"SERVER1": {"kerberos": 2}, "SERVER2": {"kerberos": 2}}
+ticket_etypes:
+  description: The encryption types of the tickets sent, over all attempts (none without Kerberos).
+  returned: always
+  type: list
+  elements: str
+  sample: [aes256-cts-hmac-sha1-96]
+session_etypes:
+  description: The encryption types of those tickets' session keys, over all attempts.
+  returned: always
+  type: list
+  elements: str
+  sample: [aes256-cts-hmac-sha1-96]
 attempts:
   description: Every attempt, in order.
   returned: always
@@ -283,7 +312,9 @@ attempts:
       description: The SPN asked for.
       type: str
     ticket:
-      description: What the ticket sent says in clear text; C(spn), C(realm), C(etype), C(kvno).
+      description:
+        - What the ticket sent says in clear text; C(spn), C(realm), C(etype), C(kvno), and
+          C(session_etype), the encryption type of the authenticator, that is of the session key.
       type: dict
     kerberos_error:
       description: Why the client got no ticket (the KDC's or the Kerberos library's message).

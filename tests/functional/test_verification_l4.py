@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from harness.directory import admin_connection, move_spn, samba_tool, spn_holders
+from harness.directory import admin_connection, ldb_values, move_spn, samba_tool, set_supported_enctypes, spn_holders
 from harness.nodes import Node
 from harness.verification import audit, ids, lab_playbook, probe
 
@@ -93,6 +93,27 @@ def test_l4_kerberos_on_every_node_through_haproxy(farm) -> None:
     assert result["summary"]["error"] == 0, result["report"]
     assert result["files"]["svg"] and os.path.getsize(result["files"]["svg"]) > 0
     assert "cam-svc" in open(result["files"]["dot"], encoding="utf-8").read()
+
+
+def test_the_role_sets_aes_and_require_aes_catches_an_identity_pinned_to_rc4(farm) -> None:
+    aes = "aes256-cts-hmac-sha1-96"
+    assert ldb_values("(sAMAccountName=cam-svc)", "msDS-SupportedEncryptionTypes") == ["24"]   # AES128 | AES256
+    result = lb_probe(farm, require_aes=True, expect_backends=["SERVER1", "SERVER2"])
+    assert result["ok"], result["msg"]
+    assert result["ticket_etypes"] == [aes] and result["session_etypes"] == [aes]
+    set_supported_enctypes("cam-svc", 4)
+    try:
+        pinned = lb_probe(farm, count=1, require_aes=True)
+        # Pinned to RC4 alone (no AES session-key bit), the session key is RC4 too.
+        assert not pinned["ok"] and pinned["ticket_etypes"] == pinned["session_etypes"] == ["rc4-hmac"]
+        assert ("but the ticket and the session key for HTTP/%s are not AES (ticket rc4-hmac, session key rc4-hmac)"
+                % farm["virtual"]) in pinned["msg"]
+        assert lb_probe(farm, count=1)["ok"]            # Kerberos itself still works with the RC4 ticket
+    finally:
+        run = converge(farm)
+        assert run.returncode == 0, run.stdout[-5000:]
+    assert "Set the Kerberos encryption types of the shared account" in run.stdout
+    assert lb_probe(farm, count=2, require_aes=True)["ticket_etypes"] == [aes]
 
 
 def test_seed_001_spn_on_server1_breaks_kerberos_and_the_role_fixes_it(farm) -> None:

@@ -233,6 +233,18 @@ def spn_info_view(result: dict[str, t.Any]) -> View:
     return view
 
 
+def encryption_view(result: dict[str, t.Any]) -> View:
+    """kerberos_encryption: the account's ciphers by name, before and after."""
+    account = str(result.get("sam_account_name") or result.get("dn") or "the account")
+    label = "Kerberos encryption types of %s (msDS-SupportedEncryptionTypes)" % account
+    now = _names(result.get("flags") or [])
+    if not result.get("changed"):
+        return View(right=["%s: %s" % (label, now)], edits=[])
+    was = ", ".join(str(f) for f in result.get("previous_flags") or []) or "not set (the domain's default)"
+    return View(changes=[Change("encryption", "encryption:%s" % account.lower(), transition(label, was, now), was, now)],
+                edits=["set %s" % now.lower()])
+
+
 def domain_info_view(result: dict[str, t.Any]) -> View:
     domain, dc, bind = result.get("domain") or {}, result.get("dc") or {}, result.get("bind") or {}
     return View(right=["Domain %s (%s) read from domain controller %s, bound as %s (%s over %s)" % (
@@ -243,6 +255,7 @@ def domain_info_view(result: dict[str, t.Any]) -> View:
 VIEWS: dict[str, t.Callable[[dict[str, t.Any]], View]] = {
     "spn": spn_view,
     "delegation": delegation_view,
+    "kerberos_encryption": encryption_view,
     "gpo": gpo_view,
     "gpo_user_rights": user_rights_view,
     "gpo_link": gpo_link_view,

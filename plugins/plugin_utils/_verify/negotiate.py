@@ -161,14 +161,39 @@ def spn_for(url_host: str, service: str = "HTTP", port: int | None = None) -> st
     return "%s/%s%s" % (service, host, ":%d" % port if port else "")
 
 
+AES_ETYPES = frozenset({17, 18, 19, 20})
+
+
+def not_aes(exchange: Exchange) -> str:
+    """Why a Kerberos exchange's ticket or session key is not AES; "" when both are."""
+    ticket = exchange.ticket()
+    if ticket is None:
+        return ""
+    names = {what: ETYPES.get(etype or 0, str(etype)) for what, etype in
+             (("ticket", ticket.etype), ("session key", ticket.session_etype))}
+    weak = [what for what, etype in (("ticket", ticket.etype), ("session key", ticket.session_etype))
+            if etype is not None and etype not in AES_ETYPES]
+    if not weak:
+        return ""
+    return ("the server accepted Kerberos, but the %s for %s %s not AES (ticket %s, session key %s): the KDC still "
+            "issues RC4 for the account that holds the SPN, because its msDS-SupportedEncryptionTypes allows RC4, or "
+            "is unset on a DC from before the 2026 RC4 switch-off (CVE-2026-20833). Set AES on that account "
+            "(webfarm.winauth.kerberos_encryption), then get a new ticket (klist purge)"
+            % (" and the ".join(weak), ticket.sname or exchange.spn, "are" if len(weak) > 1 else "is", names["ticket"],
+               names["session key"]))
+
+
 # --- the report of a probe ---------------------------------------------------------------------------------
 
-def attempt_report(exchange: Exchange, seconds: float, expect: str, expect_status: int, url: str) -> dict[str, t.Any]:
+def attempt_report(exchange: Exchange, seconds: float, expect: str, expect_status: int, url: str,
+                   require_aes: bool = False) -> dict[str, t.Any]:
     """One attempt as the probe returns it (no tokens, no secrets) with ``ok`` and ``explanation``."""
     why = explain(exchange, expect, url)
     status = exchange.final_status
     if not why and status != expect_status:
         why = "%s answered %s, not the expected %s" % (url, status, expect_status)
+    if not why and require_aes:
+        why = not_aes(exchange)
     ticket = exchange.ticket()
     error = exchange.server_error()
     report: dict[str, t.Any] = {
@@ -190,7 +215,8 @@ def attempt_report(exchange: Exchange, seconds: float, expect: str, expect_statu
     }
     if ticket is not None:
         report["ticket"] = {"spn": ticket.sname, "realm": ticket.realm,
-                            "etype": ETYPES.get(ticket.etype or 0, ticket.etype), "kvno": ticket.kvno}
+                            "etype": ETYPES.get(ticket.etype or 0, ticket.etype), "kvno": ticket.kvno,
+                            "session_etype": ETYPES.get(ticket.session_etype or 0, ticket.session_etype)}
     if error is not None:
         report["server_error"] = {"code": error.error_code, "name": KRB_ERRORS.get(error.error_code or 0),
                                   "text": error.error_text or None}
@@ -201,9 +227,10 @@ def attempt_report(exchange: Exchange, seconds: float, expect: str, expect_statu
 
 
 def probe_report(attempts: t.Sequence[tuple[Exchange, float]], url: str, expect: str, expect_status: int,
-                 expect_backends: t.Sequence[str] = ()) -> dict[str, t.Any]:
+                 expect_backends: t.Sequence[str] = (), require_aes: bool = False) -> dict[str, t.Any]:
     """The probe's result: the last attempt's status, every attempt, the backends seen, ``ok`` and ``msg``."""
-    reports = [attempt_report(exchange, seconds, expect, expect_status, url) for exchange, seconds in attempts]
+    reports = [attempt_report(exchange, seconds, expect, expect_status, url, require_aes)
+               for exchange, seconds in attempts]
     last = reports[-1] if reports else {}
     mechanisms = sorted({r["mechanism"] for r in reports})
     backends: dict[str, dict[str, int]] = {}
@@ -233,6 +260,9 @@ def probe_report(attempts: t.Sequence[tuple[Exchange, float]], url: str, expect:
         "spn": last.get("spn"),
         "backend": last.get("backend"),
         "backends": backends,
+        "ticket_etypes": sorted({r["ticket"]["etype"] for r in reports if r["ticket"] and r["ticket"]["etype"]}),
+        "session_etypes": sorted({r["ticket"]["session_etype"] for r in reports
+                                  if r["ticket"] and r["ticket"]["session_etype"]}),
         "attempts": reports,
         "ok": not unique,
         "msg": "; ".join(unique) if unique else "%s: %s (%s)" % (

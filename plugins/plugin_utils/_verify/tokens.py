@@ -90,6 +90,7 @@ class Token:
     sname: str = ""                             # Kerberos: the ticket's (or error's) server name: the SPN
     etype: int | None = None                    # AP-REQ: the ticket's encryption type
     kvno: int | None = None                     # AP-REQ: the key version the ticket is encrypted with
+    session_etype: int | None = None            # AP-REQ: the authenticator's, i.e. the session key's, encryption type
     error_code: int | None = None               # KRB-ERROR
     error_text: str = ""
     mech_token: bytes = field(default=b"", repr=False)  # NegTokenInit: the optimistic token's bytes (not reported)
@@ -145,6 +146,8 @@ class Token:
             out["ticket_etype"] = ETYPES.get(self.etype, str(self.etype))
         if self.kvno is not None:
             out["ticket_kvno"] = self.kvno
+        if self.session_etype is not None:
+            out["session_etype"] = ETYPES.get(self.session_etype, str(self.session_etype))
         if self.error_code is not None:
             out["error"] = KRB_ERRORS.get(self.error_code, "KRB error %d" % self.error_code)
             out["error_code"] = self.error_code
@@ -281,6 +284,10 @@ def _kerberos(tlv: Tlv) -> Token:
                 token.etype = decode_int(enc[0].value)
             if 1 in enc:
                 token.kvno = decode_int(enc[1].value)
+    if 4 in fields:  # the authenticator: EncryptedData in the ticket's session key (RFC 4120 5.5.1)
+        authenticator = tagged(fields[4].value)
+        if 0 in authenticator:
+            token.session_etype = decode_int(authenticator[0].value)
     return token
 
 

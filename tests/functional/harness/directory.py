@@ -329,3 +329,29 @@ class Kerberos:
         path = self.directory / ("%s.keytab" % sam.replace("$", "_"))
         run(["samba-tool", "domain", "exportkeytab", str(path), "--principal=%s" % sam, "-s", lab("LAB_SMB_CONF")])
         return path
+
+    def ticket_etypes(self, spn: str) -> tuple[str, str]:
+        """kvno of an SPN in this cache, then ``klist -e``: (session key enctype, ticket enctype)."""
+        run(["kvno", spn], env=self.env)
+        listing = run(["klist", "-e"], env=self.env).stdout.splitlines()
+        for number, line in enumerate(listing):
+            if line.split()[-1:] and line.split()[-1].split("@")[0] == spn:
+                # "\trenew until 12/04/26 13:51:39, Etype (skey, tkt): aes256-cts-hmac-sha1-96, DEPRECATED:arcfour-hmac"
+                etypes = next(later for later in listing[number + 1:] if "Etype (skey, tkt):" in later)
+                skey, _sep, tkt = etypes.split("Etype (skey, tkt):", 1)[1].partition(",")
+                return skey.strip(), tkt.strip().removeprefix("DEPRECATED:")
+        raise AssertionError("klist -e shows no ticket for %s:\n%s" % (spn, "\n".join(listing)))
+
+
+def set_supported_enctypes(sam: str, value: int | None) -> None:
+    """Set (or with None remove) an account's msDS-SupportedEncryptionTypes over LDAP, which the KDC sees at once.
+
+    ``4`` makes it RC4-only: the KDC then issues it RC4 tickets whatever its default (docs/lab.md).
+    """
+    conn = ldap_connection()
+    try:
+        ok = conn.modify(dn_of(sam), {"msDS-SupportedEncryptionTypes": [
+            (ldap3.MODIFY_REPLACE, [] if value is None else [str(value)])]})
+        assert ok, conn.result
+    finally:
+        conn.unbind()

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from . import dc as lab_dc
 from . import packages
-from .dc import HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, write_hosts_block
+from .dc import (HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, requested_kdc_profile,
+                 write_hosts_block)
 from .nodes import NodeFleet, requested_bench_count
 from .webfleet import WebFleet
 
@@ -99,13 +100,27 @@ def _hosts_current(dc: SambaDC, fleet: NodeFleet) -> bool:
     return lines[lines.index(HOSTS_BEGIN) + 1:lines.index(HOSTS_END)] == all_hosts_entries(dc, fleet)
 
 
+def _switch_profile(dc: SambaDC, profile: str) -> str | None:
+    """Restart the running DC when it runs another KDC profile; say what changed."""
+    current = dc.running_profile()
+    if current == profile:
+        return None
+    dc.stop()
+    dc.start(profile)
+    return "KDC profile %s -> %s (DC restarted)" % (current or "unrecorded", profile)
+
+
 def cmd_up(dc: SambaDC) -> int:
+    profile = requested_kdc_profile()
     fleet = NodeFleet(dc)
     count = requested_bench_count()
     if count is not None and count != fleet.bench_count:
         fleet.set_bench_count(count)
     if dc.running() and dc.provisioned():
         started = time.monotonic()
+        switched = _switch_profile(dc, profile)
+        if switched:
+            print("lab: %s in %.1fs" % (switched, time.monotonic() - started), flush=True)
         stopped = fleet.stop_unwanted()
         nodes = fleet.specs()
         if (not stopped and all(fleet.running(spec) for spec in nodes) and fleet.inventory_path.exists()
@@ -131,11 +146,11 @@ def cmd_up(dc: SambaDC) -> int:
         dc.restore_snapshot()
     dc.write_krb5_conf()
     write_hosts_block(all_hosts_entries(dc, fleet))
-    dc.start()
+    dc.start(profile)
     what = _nodes_up(dc, fleet)
-    print("lab: up in %.1fs: DC %s on %s (LDAP 389, LDAPS 636, GC 3268/3269, Kerberos 88, SMB 445); "
+    print("lab: up in %.1fs: DC %s on %s, KDC profile %s (LDAP 389, LDAPS 636, GC 3268/3269, Kerberos 88, SMB 445); "
           "web nodes (WinRM 5986): %s; inventory %s"
-          % (time.monotonic() - started, dc.seed.dc_fqdn, dc.seed.dc_address, what, fleet.inventory_path))
+          % (time.monotonic() - started, dc.seed.dc_fqdn, dc.seed.dc_address, profile, what, fleet.inventory_path))
     return 0
 
 
@@ -149,13 +164,14 @@ def cmd_down(dc: SambaDC) -> int:
 
 
 def cmd_reset(dc: SambaDC) -> int:
+    profile = requested_kdc_profile()
     started = time.monotonic()
     fleet = NodeFleet(dc)
     dc.stop()
     dc.restore_snapshot()
     dc.write_krb5_conf()
     write_hosts_block(all_hosts_entries(dc, fleet))
-    dc.start()
+    dc.start(profile)
     # The node processes keep running: their state is the files reset here, and their acceptors read the
     # keytab (re-exported from the restored directory) at each Kerberos login.
     fleet.reset_all()
@@ -172,7 +188,8 @@ def cmd_status(dc: SambaDC) -> int:
     status = {
         "lab_dir": str(dc.lab_dir),
         "provisioned": dc.provisioned(),
-        "dc": {"name": dc.seed.dc_fqdn, "address": dc.seed.dc_address, "pid": dc.pid(), "running": dc.running()},
+        "dc": {"name": dc.seed.dc_fqdn, "address": dc.seed.dc_address, "pid": dc.pid(), "running": dc.running(),
+               "kdc_profile": dc.running_profile()},
         "nodes": nodes,
         "web": WebFleet(dc).status(),
     }

@@ -31,6 +31,21 @@ HOSTS_FILE = Path("/etc/hosts")
 HOSTS_BEGIN = "# BEGIN webfarm.winauth lab"
 HOSTS_END = "# END webfarm.winauth lab"
 
+# The KDC's default for accounts without msDS-SupportedEncryptionTypes (docs/lab.md, "KDC profiles"):
+# "2026" is a DC after the January 2026 updates in enforcement (AES only), "legacy" one before them
+# (Samba's and Windows' old default: RC4 tickets, AES session keys).
+KDC_PROFILES = {"2026": "aes128-cts aes256-cts", "legacy": None}
+DEFAULT_KDC_PROFILE = "2026"
+
+
+def requested_kdc_profile() -> str:
+    """The profile LAB_KDC_PROFILE asks for (the default when unset); an unknown name is refused."""
+    name = os.environ.get("LAB_KDC_PROFILE", "").strip() or DEFAULT_KDC_PROFILE
+    if name not in KDC_PROFILES:
+        raise LabError("LAB_KDC_PROFILE=%s is not a KDC profile; use one of: %s"
+                       % (name, ", ".join(sorted(KDC_PROFILES))))
+    return name
+
 
 class LabError(Exception):
     """A lab operation failed; the message says what to do."""
@@ -115,6 +130,7 @@ class SambaDC:
         self.log_file = lab_dir / "samba.log"
         self.pid_file = lab_dir / "samba.pid"
         self.krb5_conf = lab_dir / "krb5.conf"
+        self.profile_file = lab_dir / "kdc-profile"
 
     # -- state -------------------------------------------------------------
     @property
@@ -138,6 +154,15 @@ class SambaDC:
     def running(self) -> bool:
         return _pid_alive(self.pid()) and all(_port_open(self.seed.dc_address, p) for p in SAMBA_PORTS)
 
+    def running_profile(self) -> str | None:
+        """The KDC profile the running DC was started with (None when it is down or predates profiles)."""
+        if not self.running():
+            return None
+        try:
+            return self.profile_file.read_text().strip() or None
+        except OSError:
+            return None
+
     def provisioned(self) -> bool:
         marker = self.snapshot_dir / ".seed-digest"
         return marker.exists() and marker.read_text().strip() == self.seed.digest
@@ -148,21 +173,24 @@ class SambaDC:
         for path in (self.dc_dir, self.snapshot_dir):
             if path.exists():
                 shutil.rmtree(path)
-        ca = tls.ensure_ca(self.tls_dir, self.seed.realm)
-        cert, key = tls.issue_server_cert(
-            self.tls_dir, "dc", [self.seed.dc_fqdn, self.seed.dns_domain, self.seed.dc_hostname.lower()],
-            [self.seed.dc_address])
         _run(["samba-tool", "domain", "provision", "--targetdir=%s" % self.dc_dir,
               "--realm=%s" % self.seed.realm, "--domain=%s" % self.seed.netbios, "--server-role=dc",
               "--dns-backend=NONE", "--host-name=%s" % self.seed.dc_hostname,
               "--adminpass=%s" % self.seed.admin_password])
-        self._write_smb_conf(ca, cert, key)
+        self.write_smb_conf(DEFAULT_KDC_PROFILE)
         spec = dict(self.seed.raw, smb_conf=str(self.smb_conf), sam_ldb=str(self.sam_ldb), realm=self.seed.realm)
         _run([SYSTEM_PYTHON, str(Path(__file__).with_name("_samba_seed.py"))], input=json.dumps(spec))
         subprocess.run(["cp", "-a", str(self.dc_dir), str(self.snapshot_dir)], check=True)
         (self.snapshot_dir / ".seed-digest").write_text(self.seed.digest + "\n")
 
-    def _write_smb_conf(self, ca: Path, cert: Path, key: Path) -> None:
+    def write_smb_conf(self, profile: str) -> None:
+        """Write smb.conf for a KDC profile; written again before every start, so a profile is a restart away."""
+        ca = tls.ensure_ca(self.tls_dir, self.seed.realm)
+        cert, key = tls.issue_server_cert(
+            self.tls_dir, "dc", [self.seed.dc_fqdn, self.seed.dns_domain, self.seed.dc_hostname.lower()],
+            [self.seed.dc_address])
+        enctypes = KDC_PROFILES[profile]
+        kdc_default = ("    kdc default domain supported enctypes = %s\n" % enctypes) if enctypes else ""
         d = self.dc_dir
         run_dir = d / "run"
         run_dir.mkdir(exist_ok=True)
@@ -200,7 +228,9 @@ class SambaDC:
     tls keyfile = {key}
     tls crlfile =
     kerberos encryption types = all
-    printing = bsd
+    # KDC profile "{profile}" (LAB_KDC_PROFILE): the enctypes of service tickets for accounts
+    # without msDS-SupportedEncryptionTypes (Windows: DefaultDomainSupportedEncTypes).
+{kdc_default}    printing = bsd
     printcap name = /dev/null
     load printers = no
     disable spoolss = yes
@@ -216,9 +246,10 @@ class SambaDC:
         self.smb_conf.write_text(conf)
 
     # -- process control ---------------------------------------------------
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, profile: str = DEFAULT_KDC_PROFILE, timeout: float = 60.0) -> None:
         if self.running():
             return
+        self.write_smb_conf(profile)
         busy = [p for p in SAMBA_PORTS if _port_open(self.seed.dc_address, p)]
         if busy:
             raise LabError("ports %s on %s are already taken by another process; stop it or set LAB_DC_ADDRESS"
@@ -228,6 +259,7 @@ class SambaDC:
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
         self.pid_file.write_text("%d\n" % proc.pid)
+        self.profile_file.write_text(profile + "\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -253,6 +285,7 @@ class SambaDC:
                 if not _pid_alive(pid):
                     break
         self.pid_file.unlink(missing_ok=True)
+        self.profile_file.unlink(missing_ok=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(_port_open(self.seed.dc_address, p, 0.1) for p in SAMBA_PORTS):
             time.sleep(0.1)

@@ -72,11 +72,12 @@ def principal(*names: str, name_type: int = 2) -> bytes:
     return seq(ctx(0, integer(name_type)), ctx(1, seq(*[gstring(n) for n in names])))
 
 
-def ap_req(service: str, host: str, realm: str = "CAMTEST.LOCAL", etype: int = 18, kvno: int = 7) -> bytes:
+def ap_req(service: str, host: str, realm: str = "CAMTEST.LOCAL", etype: int = 18, kvno: int = 7,
+           session_etype: int = 18) -> bytes:
     enc_part = seq(ctx(0, integer(etype)), ctx(1, integer(kvno)), ctx(2, tlv(0x04, b"\x00" * 40)))
     ticket = app(1, seq(ctx(0, integer(5)), ctx(1, gstring(realm)), ctx(2, principal(service, host)),
                         ctx(3, enc_part)))
-    authenticator = seq(ctx(0, integer(18)), ctx(2, tlv(0x04, b"\x01" * 30)))
+    authenticator = seq(ctx(0, integer(session_etype)), ctx(2, tlv(0x04, b"\x01" * 30)))
     return app(14, seq(ctx(0, integer(5)), ctx(1, integer(14)), ctx(2, tlv(0x03, b"\x00\x20\x00\x00\x00")),
                        ctx(3, ticket), ctx(4, authenticator)))
 
@@ -290,3 +291,35 @@ def test_probe_report_of_mixed_results_says_which_attempt_failed() -> None:
     assert report["mechanism"] == "mixed" and not report["ok"]
     assert "attempt 2 of 2, backend SERVER2" in report["msg"]
     assert report["attempts"][1]["server_error"]["name"] == "KRB_AP_ERR_MODIFIED"
+
+
+# --- encryption types ----------------------------------------------------------------------------------------
+
+def _kerberos_with(etype: int, session_etype: int) -> Exchange:
+    exchange = _kerberos_ok()
+    ticket = krb_gss(b"\x01\x00", ap_req("HTTP", "sso.camtest.local", etype=etype, session_etype=session_etype))
+    exchange.client_tokens[:] = [parse_token(neg_init([OID_KRB5], ticket))]
+    return exchange
+
+
+def test_the_ap_req_gives_the_session_keys_etype_from_its_authenticator() -> None:
+    token = parse_token(krb_gss(b"\x01\x00", ap_req("HTTP", "sso.camtest.local", etype=23, session_etype=18)))
+    assert (token.etype, token.session_etype) == (23, 18)
+    assert token.summary()["session_etype"] == "aes256-cts-hmac-sha1-96"
+
+
+def test_the_report_names_both_etypes_and_require_aes_fails_rc4() -> None:
+    rc4 = _kerberos_with(23, 18)
+    report = probe_report([(rc4, 0.1)], "https://sso", "kerberos", 200)
+    assert report["ok"] and report["ticket_etypes"] == ["rc4-hmac"]
+    assert report["session_etypes"] == ["aes256-cts-hmac-sha1-96"]
+    assert report["attempts"][0]["ticket"]["session_etype"] == "aes256-cts-hmac-sha1-96"
+    strict = probe_report([(rc4, 0.1)], "https://sso", "kerberos", 200, require_aes=True)
+    assert not strict["ok"]
+    assert strict["msg"].startswith("the server accepted Kerberos, but the ticket for HTTP/sso.camtest.local is not "
+                                    "AES (ticket rc4-hmac, session key aes256-cts-hmac-sha1-96)")
+    assert "CVE-2026-20833" in strict["msg"] and "webfarm.winauth.kerberos_encryption" in strict["msg"]
+    both = probe_report([(_kerberos_with(23, 23), 0.1)], "https://sso", "kerberos", 200, require_aes=True)
+    assert "the ticket and the session key for HTTP/sso.camtest.local are not AES" in both["msg"]
+    aes = probe_report([(_kerberos_with(18, 17), 0.1)], "https://sso", "kerberos", 200, require_aes=True)
+    assert aes["ok"] and aes["ticket_etypes"] == ["aes256-cts-hmac-sha1-96"]

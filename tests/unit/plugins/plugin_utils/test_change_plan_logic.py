@@ -299,3 +299,21 @@ def test_edits_in_another_order_are_the_same_edits_and_a_set_fact_makes_no_node(
     record = record_of(real)
     assert document.link(plan, record, "p", "")["differences"] == []
     assert record["nodes"]["hosts"] == ["SERVER1", "SERVER2"]
+
+
+def test_kerberos_encryption_types_in_words() -> None:
+    res = {"changed": True, "dn": "CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local", "sam_account_name": "cam-svc",
+           "supported_encryption_types": 24, "flags": ["AES128-CTS-HMAC-SHA1-96", "AES256-CTS-HMAC-SHA1-96"],
+           "previous_flags": ["RC4-HMAC"], "invocation": {"module_args": {"password": "x"}}}
+    view = view_of(obs("SERVER1", "Directory | Set the Kerberos encryption types", "kerberos_encryption", res,
+                       delegated=True))
+    assert texts(view) == ["Kerberos encryption types of cam-svc (msDS-SupportedEncryptionTypes): RC4-HMAC → "
+                           "AES128-CTS-HMAC-SHA1-96, AES256-CTS-HMAC-SHA1-96"]
+    assert view.edits == ["set aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96"]
+    assert "invocation" not in keep("webfarm.winauth.kerberos_encryption", res)
+    unset = view_of(obs("SERVER1", "set", "kerberos_encryption", dict(res, previous_flags=[]), delegated=True))
+    assert "not set (the domain's default) → AES128" in texts(unset)[0]
+    same = view_of(obs("SERVER1", "set", "kerberos_encryption", dict(res, changed=False), delegated=True))
+    assert same.changes == [] and same.right == [
+        "Kerberos encryption types of cam-svc (msDS-SupportedEncryptionTypes): AES128-CTS-HMAC-SHA1-96, "
+        "AES256-CTS-HMAC-SHA1-96"]
