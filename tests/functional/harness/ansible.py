@@ -118,18 +118,19 @@ def task(module: str, args: dict, *, check: bool = False, diff: bool = False, **
     return entry
 
 
+def run_flags(check: bool, diff: bool, verbosity: int) -> list[str]:
+    """The command-line flags of a run: --check, --diff, -v..."""
+    flags = (["--check"] if check else []) + (["--diff"] if diff else [])
+    return flags + (["-" + "v" * verbosity] if verbosity else [])
+
+
 def run_module(module: str, args: dict, env: dict[str, str] | None = None, *, check: bool = False,
                diff: bool = False, verbosity: int = 0, timeout: float = 300) -> TaskResult:
     """One module run, as ``ansible localhost -m <module>``; ``env`` adds to the environment (WINAUTH_AD_*)."""
     argv = [str(VENV_BIN / "ansible"), "localhost", "-m", module, "-e", "ansible_python_interpreter=%s" % sys.executable]
     if args:
         argv += ["-a", json.dumps(args)]
-    if check:
-        argv.append("--check")
-    if diff:
-        argv.append("--diff")
-    if verbosity:
-        argv.append("-" + "v" * verbosity)
+    argv += run_flags(check, diff, verbosity)
     proc = subprocess.run(argv, capture_output=True, text=True, env=_results_env(env), timeout=timeout, check=False,
                           cwd=str(REPO))
     results = _results(proc)
@@ -155,12 +156,7 @@ def run_tasks(tasks: list[dict], env: dict[str, str] | None = None, *, connectio
         playbook.write_text(yaml.safe_dump([play], sort_keys=False))
         os.chmod(playbook, 0o600)
         argv = [str(VENV_BIN / "ansible-playbook"), str(playbook), "-i", "localhost,"]
-        if check:
-            argv.append("--check")
-        if diff:
-            argv.append("--diff")
-        if verbosity:
-            argv.append("-" + "v" * verbosity)
+        argv += run_flags(check, diff, verbosity)
         proc = subprocess.run(argv, capture_output=True, text=True, env=_results_env(env), timeout=timeout,
                               check=False, cwd=str(REPO))
     results = _results(proc)
