@@ -215,3 +215,56 @@ def test_a_create_that_loses_the_race_converges_on_the_gpo_another_run_created_m
     finally:
         for guid in gpo_named(name):
             remove_gpo(guid)
+
+
+def test_a_planning_read_never_fails_while_another_session_replaces_the_template_or_removes_the_marker(
+        race_gpo) -> None:
+    """A run that plans (reads without the lease) while another run writes: it renames its new template over the
+    old one and, at the end, deletes its pending marker.
+
+    Samba, like Windows, answers an open of a file whose delete is pending with STATUS_DELETE_PENDING until the
+    last handle on it closes (the deleting one, or a reader's); opens wait that moment out: a read sees the old
+    bytes, the new ones or no file, and the next write of the marker goes through; none fails.
+    """
+    import threading
+
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import get_gpo
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
+
+    versions = [b"\xff\xfe" + ("[Unicode]\r\nUnicode=yes\r\n; edit %d\r\n" % n).encode("utf-16-le") for n in (1, 2)]
+    done = threading.Event()
+    seen: dict[str, list[bytes | None]] = {"template": [], "marker": []}
+    errors: list[str] = []
+
+    def reader(sysvol, paths) -> None:
+        while not done.is_set():
+            for kind, path in paths.items():
+                try:
+                    seen[kind].append(sysvol.read(path))
+                except Exception as exc:  # pylint: disable=broad-except  # counted, reported below
+                    errors.append(str(exc))
+
+    with connect(ConnectionOptions(**admin_connection())) as conn, GpoContext(conn) as writer_ctx, \
+            GpoContext(conn) as reader_ctx:
+        gpo = get_gpo(conn, race_gpo)
+        writer, folder = writer_ctx.folder(gpo)
+        secedit = join(folder, "Machine", "Microsoft", "Windows NT", "SecEdit")
+        paths = {"template": join(secedit, "race.inf"), "marker": join(secedit, PENDING_MARKER_NAME)}
+        writer.makedirs(secedit)
+        writer.write(paths["template"], versions[0])
+        thread = threading.Thread(target=reader, args=(reader_ctx.folder(gpo)[0], paths))
+        thread.start()
+        try:
+            for n in range(150):
+                writer.write(paths["marker"], versions[n % 2])
+                writer.replace(paths["template"], versions[n % 2], paths["template"] + ".%s%d" % (TEMPORARY_MARK, n))
+                writer.remove(paths["marker"])
+        finally:
+            done.set()
+            thread.join()
+    assert not errors, (len(errors), {kind: len(reads) for kind, reads in seen.items()}, errors[:3])
+    assert seen["template"] and set(seen["template"]) <= set(versions), set(seen["template"]) - set(versions)
+    # The marker is written in place (it only ever appears under the lease), so a planning read may also meet it
+    # empty; the run that writes reads everything again under the lease.
+    assert seen["marker"] and set(seen["marker"]) <= set(versions) | {None, b""}, set(seen["marker"])

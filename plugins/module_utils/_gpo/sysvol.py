@@ -17,6 +17,7 @@ passwords never appear in it. This file is the collection's one caller of smbpro
 from __future__ import annotations
 
 import contextlib
+import time
 import typing as t
 import uuid
 
@@ -77,6 +78,12 @@ _STATUS_NO_MORE_FILES = 0x80000006
 _STATUS_DELETE_PENDING = 0xC0000056
 _STATUS_LOGON_FAILURE = 0xC000006D
 _NOT_FOUND = (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND)
+
+# A file whose delete is pending keeps its name until the last handle on it closes: another run's read of a
+# marker that is being removed, or its planning read still holding a file this run just deleted. The open is
+# tried again for this long before the status is reported.
+DELETE_PENDING_WAIT = 5.0
+_DELETE_PENDING_STEP = 0.02
 
 __all__ = ["SYSVOL_SHARE", "Sysvol", "SysvolError", "SysvolPathError", "join", "require_smb", "sysvol_for"]
 
@@ -178,6 +185,9 @@ class Sysvol:
             return "the DC %s has no share %s: is it a domain controller with SYSVOL shared?" % (self.server, path)
         if status in (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND):
             return "%s does not exist in \\\\%s\\%s" % (path, self.server, self.share)
+        if status == _STATUS_DELETE_PENDING:
+            return ("%s is being deleted and another client still holds it open (for %.0f s); run again once that "
+                    "client is done" % (path, DELETE_PENDING_WAIT))
         if status == _STATUS_SHARING_VIOLATION:
             return "%s is open elsewhere without sharing (an editor holds it); close it and run again" % path
         if isinstance(exc, (smb_exceptions.SMBConnectionClosed, OSError, TimeoutError)):
@@ -189,11 +199,21 @@ class Sysvol:
         return SysvolError("SYSVOL: %s %s failed: %s" % (action, path, self._explain(exc, path)))
 
     # -- primitives ----------------------------------------------------------
-    def _open(self, path: str, access: int, disposition: int, options: int, attributes: int = 0) -> t.Any:
-        handle = Open(self.tree(), path)
-        handle.create(ImpersonationLevel.Impersonation, access, attributes or FileAttributes.FILE_ATTRIBUTE_NORMAL,
-                      _SHARE_ALL, disposition, options)
-        return handle
+    def _open(self, path: str, access: int, disposition: int, options: int, attributes: int = 0,
+              wait_delete_pending: bool = True) -> t.Any:
+        """An open handle; an open that meets a pending delete is tried again until the deleting client is done."""
+        deadline = time.monotonic() + DELETE_PENDING_WAIT
+        while True:
+            handle = Open(self.tree(), path)
+            try:
+                handle.create(ImpersonationLevel.Impersonation, access,
+                              attributes or FileAttributes.FILE_ATTRIBUTE_NORMAL, _SHARE_ALL, disposition, options)
+                return handle
+            except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
+                if not wait_delete_pending or self._status(exc) != _STATUS_DELETE_PENDING \
+                        or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_DELETE_PENDING_STEP)
 
     @staticmethod
     def _close(handle: t.Any) -> None:
@@ -224,7 +244,8 @@ class Sysvol:
                 absent: t.Collection[int] = ()) -> t.Iterator[t.Any]:
         """An open handle (None when opening fails with a status in ``absent``), closed after; failures explained."""
         try:
-            handle = self._open(path, access, disposition, options, attributes)
+            handle = self._open(path, access, disposition, options, attributes,
+                                wait_delete_pending=_STATUS_DELETE_PENDING not in absent)
         except SysvolError:
             raise
         except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
