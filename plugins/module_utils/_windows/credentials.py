@@ -32,6 +32,21 @@ class CredentialError(BindRefused):
     """No usable credential (wrong password, no ticket, unreadable keytab): the library's reason in one line."""
 
 
+# MIT krb5 error codes are ERROR_TABLE_BASE_krb5 plus the KDC's error number (RFC 4120 7.5.9).
+_KRB5_BASE = -1765328384
+KDC_REASONS = {_KRB5_BASE + 6: "unknown", _KRB5_BASE + 18: "revoked", _KRB5_BASE + 23: "expired",
+               _KRB5_BASE + 24: "wrong_password", _KRB5_BASE + 37: "clock_skew",
+               -1765328228: "unreachable", -1765328164: "unknown_realm"}
+
+
+class PasswordRefused(CredentialError):
+    """The KDC refused an AS exchange; ``reason`` is one of KDC_REASONS' values, or ``other``."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def kerberos_user(username: str) -> str:
     """``DOMAIN\\user`` -> ``user`` (the default realm); ``user@REALM`` stays as it is."""
     return username.split("\\", 1)[1] if "\\" in username else username
@@ -127,6 +142,25 @@ class Credential:
                 raise CredentialError(" ".join(str(exc).split())) from None
             self._memory = (context, ccache)
         return "MEMORY:%s" % self._memory[1].name.decode("utf-8")
+
+    def prove_password(self) -> None:
+        """One AS exchange for username with the password; the TGT stays in this process's memory, in no cache.
+
+        Raises PasswordRefused with the KDC's reason (wrong password, account revoked, password expired, ...).
+        """
+        try:
+            import krb5  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise CredentialError("the Python package krb5 is needed to prove a password with Kerberos "
+                                  "(pip install krb5)") from None
+        try:
+            context = krb5.init_context()
+            principal = krb5.parse_name_flags(context, kerberos_user(self.username or "").encode("utf-8"))
+            krb5.get_init_creds_password(context, principal, krb5.get_init_creds_opt_alloc(context),
+                                         password=(self.password or "").encode("utf-8"))
+        except krb5.Krb5Error as exc:
+            reason = KDC_REASONS.get(getattr(exc, "err_code", None) or 0, "other")
+            raise PasswordRefused(" ".join(str(exc).split()), reason) from None
 
     def kerberos_store(self) -> tuple[str | None, dict[str, str] | None]:
         """(client principal or None, GSSAPI credential store) of a Kerberos credential."""

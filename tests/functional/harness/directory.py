@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import ssl
 import subprocess
@@ -355,3 +356,20 @@ def set_supported_enctypes(sam: str, value: int | None) -> None:
         assert ok, conn.result
     finally:
         conn.unbind()
+
+
+@contextlib.contextmanager
+def lockout_threshold(user: str, threshold: int) -> t.Iterator[str]:
+    """A password settings object that locks ``user`` (only) after ``threshold`` failed logons; its name.
+
+    Samba counts failed logons (badPwdCount) only under a lockout threshold; the domain's policy of the
+    shared lab is left alone.
+    """
+    pso = "pso-%s" % new_token()
+    samba_tool("domain", "passwordsettings", "pso", "create", pso, "1", "--account-lockout-threshold=%d" % threshold,
+               "--reset-account-lockout-after=30", "--account-lockout-duration=30")
+    try:
+        samba_tool("domain", "passwordsettings", "pso", "apply", pso, user)
+        yield pso
+    finally:
+        samba_tool("domain", "passwordsettings", "pso", "delete", pso)
