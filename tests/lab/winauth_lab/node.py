@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import gpo_policy, remote
+from . import gpo_policy, hostexec, remote
 from .nodeauth import Authenticator, ConnectionAuth, Identity
 from .nodeconfig import NodeConfig
-from .wsman import Command, ShellHost, powershell_script
+from .wsman import Command, ShellHost
 
 MAX_BODY = 64 * 1024 * 1024
 IDLE_CONNECTION_TIMEOUT = 120.0        # HTTP.sys keeps an idle connection this long
@@ -109,10 +109,13 @@ class NodeServer(ThreadingHTTPServer):
             if self.config.delay:
                 time.sleep(self.config.delay)
             # The twin serialises its own commits to applicationHost.config.
-            rc, stdout, stderr = remote.dispatch(powershell_script(command.command_line), stdin, context)
+            ran = hostexec.run_winrs(command.command_line, stdin,
+                                     lambda script, text: remote.dispatch(script, text, context))
+            rc, stdout, stderr, processes = ran.rc, ran.stdout, ran.stderr, ran.processes
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a twin bug must not kill the node
             traceback.print_exc()
             rc, stdout, stderr = 1, b"", ("lab node: the twin failed: %s: %s" % (type(exc).__name__, exc)).encode()
+            processes = 0
         command.result = (rc, stdout, stderr)
         caller = command.caller if isinstance(command.caller, Caller) else None
         record = {
@@ -131,6 +134,7 @@ class NodeServer(ThreadingHTTPServer):
             "stdin_bytes": len(stdin),
             "stdout_bytes": len(stdout),
             "stderr_bytes": len(stderr),
+            "processes": processes,
         }
         record.update(_twin_fields(context.log, rc, stderr))
         self.log_call(record)

@@ -32,6 +32,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
+from winauth_lab import hostexec
 from winauth_lab.iis import initial_config
 from winauth_lab.remote import NodeContext, dispatch
 
@@ -58,9 +59,10 @@ class InProcessNode:
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         del sudoable
         self.commands.append((cmd, in_data or b""))
-        parts = cmd.split(" ")
-        script = base64.b64decode(parts[parts.index("-EncodedCommand") + 1]).decode("utf-16-le")
-        return dispatch(script, in_data or b"", self.node)
+        if not cmd.startswith("PowerShell "):       # as ansible-core's winrm does: encode what is not encoded
+            cmd = self._shell._encode_script(cmd, as_list=False, strict_mode=False, preserve_rc=False)
+        result = hostexec.run_winrs(cmd, in_data or b"", lambda script, text: dispatch(script, text, self.node))
+        return result.rc, result.stdout, result.stderr
 
 
 class WebAuthProbe(IISAction):
@@ -147,8 +149,9 @@ def test_each_call_is_one_command_with_stub_and_stdin(node: NodeContext) -> None
     commands = action._connection.commands
     assert len(commands) == 2
     for cmd, stdin in commands:
-        assert cmd.startswith("PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand ")
-        assert len(cmd) < 8000
+        # winrm encodes every command it is given (ansible-core 2.16 to 2.19): the runner hands it the stub
+        assert cmd.startswith("$WinauthScript = @{ Id = 'iis_config'")
+        assert len(action._connection._shell._encode_script(cmd, strict_mode=False, preserve_rc=False)) < 8000
         script_line, request_line = stdin.decode("ascii").splitlines()
         assert "$WinauthScript = @{ Id = 'iis_config'" in base64.b64decode(script_line).decode("utf-8")
         assert json.loads(request_line)["op"] in ("read", "apply")
