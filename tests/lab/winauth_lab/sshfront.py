@@ -1,0 +1,64 @@
+# Internal to the webfarm.winauth lab.
+"""The forced command of a lab node's sshd: hand one SSH exec request to the node process and relay its answer.
+
+``sshfront.py NODE_JSON`` runs as sshd's ForceCommand (``python -S -E``: standard library only, quick
+to start). It reads the command line sshd received (``SSH_ORIGINAL_COMMAND``) and all of stdin, sends
+them with who logged in and how (``SSH_USER_AUTH``: publickey or gssapi-with-mic) to the node's
+Unix socket, and writes back the node's stdout and stderr with its exit code. The node runs the
+command as Windows' OpenSSH with PowerShell would. A session without a command (an interactive
+login) is refused, as are subsystems such as sftp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+
+
+def _auth_method() -> str:
+    path = os.environ.get("SSH_USER_AUTH", "")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            methods = [line.split()[0] for line in handle if line.strip()]
+    except OSError:
+        return "unknown"
+    return methods[-1] if methods else "unknown"
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError("the lab node went away during the command")
+        data += chunk
+    return bytes(data)
+
+
+def main() -> int:
+    command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+    if not command:
+        sys.stderr.write("this lab node runs only webfarm.winauth remote scripts; it offers no interactive shell\r\n")
+        return 1
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        node_dir = json.load(handle)["node_dir"]
+    stdin = sys.stdin.buffer.read()
+    header = json.dumps({"command": command, "user": os.environ.get("USER", ""), "auth": _auth_method(),
+                         "client": os.environ.get("SSH_CONNECTION", "").split(" ")[0]}).encode("utf-8")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(os.path.join(node_dir, "ssh.sock"))
+        sock.sendall(struct.pack(">I", len(header)) + header + struct.pack(">Q", len(stdin)) + stdin)
+        rc, out_length, err_length = struct.unpack(">iQQ", _read_exact(sock, 20))
+        stdout, stderr = _read_exact(sock, out_length), _read_exact(sock, err_length)
+    sys.stdout.buffer.write(stdout)
+    sys.stdout.buffer.flush()
+    sys.stderr.buffer.write(stderr)
+    sys.stderr.buffer.flush()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
