@@ -66,7 +66,7 @@ test: venv collection compat
 	@eval "$$($(LAB) env)"; export MAKE_TEST_STARTED=$$(date +%s); \
 	  $(BIN)/pytest -p no:cacheprovider tests
 
-sanity: venv
+sanity: venv compat
 	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_sanity.py
 
 lint: venv collection

@@ -30,7 +30,7 @@ from ansible.plugins.loader import shell_loader
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import script_text
 from spnego.channel_bindings import GssChannelBindings
-from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
 from harness.ansible import VENV_BIN, ansible_command, ansible_env
 from harness.directory import Kerberos, samba_tool
@@ -321,19 +321,27 @@ def test_wsman_faults_and_http_behaviour(lab, fleet) -> None:
         protocol.run_command("00000000-0000-0000-0000-000000000000", "hostname")
     assert missing.value.wsman_fault_code == 2150858843
     assert "shell was not found" in missing.value.reason
-    # PowerShell remoting (the psrp connection) asks for another resource: a Windows-style fault says no.
+    # A resource the node does not serve (WMI here): a Windows-style fault says no.
+    request = {"env:Envelope": protocol.build_wsman_header(
+        action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+        resource_uri="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service")}
+    request["env:Envelope"]["env:Body"] = {}
+    with pytest.raises(WSManFaultError) as other:
+        protocol.send_message(xmltodict.unparse(request))
+    assert other.value.wsman_fault_code == 0x80338000 and "offers only the Windows shell" in other.value.reason
+    # PowerShell remoting without a runspace pool to open: a schema fault.
     request = {"env:Envelope": protocol.build_wsman_header(
         action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
         resource_uri="http://schemas.microsoft.com/powershell/Microsoft.PowerShell")}
     request["env:Envelope"]["env:Body"] = {}
     with pytest.raises(WSManFaultError) as psrp:
         protocol.send_message(xmltodict.unparse(request))
-    assert psrp.value.wsman_fault_code == 0x80338000 and "offers only the Windows shell" in psrp.value.reason
-    with pytest.raises(WinRMTransportError) as encrypted:
-        winrm.Protocol(url, transport="ntlm", username="CAMTEST\\alice", password=USERS["alice"],
-                       server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
-                       message_encryption="always").open_shell()
-    assert encrypted.value.code == 415 and "message_encryption" in encrypted.value.response_text
+    assert psrp.value.wsman_fault_code == 0x80338041 and "creationXml" in psrp.value.reason
+    # Message encryption forced over HTTPS: accepted, as Windows accepts it.
+    forced = winrm.Protocol(url, transport="ntlm", username="CAMTEST\\alice", password=USERS["alice"],
+                            server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
+                            message_encryption="always")
+    forced.close_shell(forced.open_shell())
 
 
 def test_tls_channel_binding_is_enforced(lab, fleet, ccache) -> None:

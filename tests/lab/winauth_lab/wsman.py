@@ -233,7 +233,8 @@ class ShellHost:
             raise WSManFault("s:Sender", "w:DestinationUnreachable", ERROR_WSMAN_RESOURCE_NOT_FOUND,
                              "The WS-Management service cannot process the request. The resource URI %s is not "
                              "served by this lab node: it offers only the Windows shell (%s) that pywinrm and "
-                             "Ansible's winrm connection use." % (request.resource_uri or "(none)", SHELL_URI))
+                             "Ansible's winrm connection use, and PowerShell remoting (psrp)."
+                             % (request.resource_uri or "(none)", SHELL_URI))
         if request.action == ACTION_CREATE:
             return self._create(request, user, endpoint)
         if request.action == ACTION_COMMAND:
