@@ -351,8 +351,8 @@ def serve(config_path: Path) -> int:
         server = NodeServer(config)
         http_server = NodeServer(config, peer=server)
     except OSError as exc:
-        print("lab node %s: cannot listen on %s:%d/%d: %s" % (config.name, config.address, config.port,
-                                                               config.http_port, exc), file=sys.stderr)
+        print("lab node %s: cannot listen on %s:%d/%d: %s"
+              % (config.name, config.address, config.port, config.http_port, exc), file=sys.stderr)
         return 2
     ssh = _start_ssh(config, config_path, server)
     config.pid_path.write_text("%d\n" % os.getpid())
