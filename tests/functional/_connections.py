@@ -89,7 +89,7 @@ def play(bin_dir: Path, tmp: Path, hosts: str, body: dict, connection: str, tran
         tasks.append({"ansible.builtin.copy": {
             "dest": "%s/{{ inventory_hostname }}.json" % out_dir,
             "content": "{{ %s | to_json }}" % ("{" + ", ".join("'%s': %s" % (n, n) for n in names) + "}")},
-            "delegate_to": "localhost"})
+            "delegate_to": "localhost", "check_mode": False, "diff": False})
         play_body["tasks"] = tasks
     playbook = out_dir / "play.yml"
     playbook.write_text(yaml.safe_dump([dict({"hosts": hosts, "gather_facts": False}, **play_body)]))

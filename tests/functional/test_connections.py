@@ -10,6 +10,7 @@ WinRM over HTTPS, the default, is what the rest of the suite runs on.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -94,3 +95,28 @@ def test_a_node_killed_during_a_collection_script_is_unreachable(lab, tmp_path, 
         assert "ssh" in line, line
     else:
         assert "lost the connection to %s while running webfarm.winauth's iis_config script" % PROBE.address in line
+
+
+def test_http_refuses_what_windows_refuses_and_reads_what_arrives_encrypted(lab) -> None:
+    """AllowUnencrypted=false: a plain message gets HTTP 500, Basic a 401; the encrypted call runs and is logged so."""
+    import winrm  # pylint: disable=import-outside-toplevel
+    from winrm.exceptions import InvalidCredentialsError, WinRMTransportError  # pylint: disable=import-outside-toplevel
+
+    url = "http://server1.%s:5985/wsman" % lab["LAB_DNS_DOMAIN"]
+    user, password = "Administrator@%s" % lab["LAB_REALM"], lab["LAB_ADMIN_PASSWORD"]
+    with pytest.raises(WinRMTransportError) as plain:
+        winrm.Protocol(url, transport="ntlm", username=user, password=password, message_encryption="never").open_shell()
+    assert plain.value.code == 500
+    with pytest.raises(InvalidCredentialsError):
+        winrm.Protocol(url, transport="basic", username=user, password=password).open_shell()
+    log = Path(lab["LAB_DIR"]) / "nodes" / "server1" / "node.log"
+    offset = log.stat().st_size
+    result = winrm.Session(url, auth=(user, password), transport="ntlm").run_ps("Get-Date")
+    assert result.status_code == 1 and b"runs only webfarm.winauth remote scripts" in result.std_err
+    process_log = (Path(lab["LAB_DIR"]) / "nodes" / "server1" / "process.log").read_text()
+    assert "an unencrypted message was refused on the HTTP listener" in process_log
+    with open(log, encoding="utf-8") as handle:
+        handle.seek(offset)
+        records = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+    assert [(r["listener"], r["encrypted"], r["auth"], r["script"]) for r in records] == [
+        ("http", True, "ntlm", "refused")]
