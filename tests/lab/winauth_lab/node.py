@@ -332,7 +332,7 @@ def _start_ssh(config: NodeConfig, config_path: Path, server: NodeServer):
 
 
 def _stop_ssh(front, process) -> None:
-    """Stop sshd and, when the node leads its process group (as the lab starts it), the sessions sshd left."""
+    """Stop sshd and the sessions it left (a client's ControlPersist master, say)."""
     front.shutdown()
     front.server_close()
     process.terminate()
@@ -340,9 +340,11 @@ def _stop_ssh(front, process) -> None:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
-    if os.getpgid(0) == os.getpid():
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        os.killpg(os.getpid(), signal.SIGTERM)
+    for pid in sshd.session_processes(Path(process.args[-1]).parent):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def serve(config_path: Path) -> int:

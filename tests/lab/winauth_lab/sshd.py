@@ -152,6 +152,21 @@ def launch(config: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
                                 stderr=subprocess.STDOUT, env=env)
 
 
+def session_processes(ssh_dir: Path) -> list[int]:
+    """The pids of this node's sshd processes (its listener and its sessions): their environment names its passwd."""
+    marker = ("NSS_WRAPPER_PASSWD=%s" % (ssh_dir / "passwd")).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 class FrontServer(socketserver.ThreadingUnixStreamServer):
     """The node's side of sshfront.py: one request per connection, answered by ``execute(header, stdin)``."""
 

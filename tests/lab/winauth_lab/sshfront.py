@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -38,6 +39,24 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
     return bytes(data)
 
 
+def _end_session() -> None:
+    """Kill this session's sshd processes (the ancestors that are sshd), as a host that went down would."""
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                is_sshd = handle.read().startswith(b"sshd")
+            with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as handle:
+                parent = int(handle.read().rsplit(") ", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return
+        if is_sshd:
+            os.kill(pid, signal.SIGKILL)
+        elif pid != os.getppid():
+            return
+        pid = parent
+
+
 def main() -> int:
     command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     if not command:
@@ -48,11 +67,15 @@ def main() -> int:
     stdin = sys.stdin.buffer.read()
     header = json.dumps({"command": command, "user": os.environ.get("USER", ""), "auth": _auth_method(),
                          "client": os.environ.get("SSH_CONNECTION", "").split(" ")[0]}).encode("utf-8")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(os.path.join(node_dir, "ssh.sock"))
-        sock.sendall(struct.pack(">I", len(header)) + header + struct.pack(">Q", len(stdin)) + stdin)
-        rc, out_length, err_length = struct.unpack(">iQQ", _read_exact(sock, 20))
-        stdout, stderr = _read_exact(sock, out_length), _read_exact(sock, err_length)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(os.path.join(node_dir, "ssh.sock"))
+            sock.sendall(struct.pack(">I", len(header)) + header + struct.pack(">Q", len(stdin)) + stdin)
+            rc, out_length, err_length = struct.unpack(">iQQ", _read_exact(sock, 20))
+            stdout, stderr = _read_exact(sock, out_length), _read_exact(sock, err_length)
+    except OSError:
+        _end_session()
+        return 255
     sys.stdout.buffer.write(stdout)
     sys.stdout.buffer.flush()
     sys.stderr.buffer.write(stderr)
