@@ -19,6 +19,8 @@ the stdin handle and reads all of the command's stdin; in a PSRP runspace a chil
 The parent's exit code is the child's when the script propagates it (Ansible's trailer, ``exit
 $LASTEXITCODE``), else 0 or 1 as powershell.exe's ``-Command`` gives it (``$?``). Anything else is
 refused by name. ``processes`` counts the powershell.exe processes a command started, for the log.
+stdin may be given as a callable: it is read only when a script reads ``$input`` (the stub), as a
+process that never reads its stdin never waits for it (an SSH client may keep it open).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from .remote import REFUSAL
 
 # The twin: (script, stdin as its stub reads it) -> (rc, stdout, stderr).
 Twin = t.Callable[[str, bytes], tuple[int, bytes, bytes]]
+# A command's stdin: its bytes, or a callable that reads them when a script first reads $input.
+Stdin = t.Union[bytes, t.Callable[[], bytes]]
 
 MAX_NESTING = 4
 _STRICT = re.compile(r"^Set-StrictMode\s+-Version\s+Latest$", re.I)
@@ -121,14 +125,19 @@ def _input_text(objects: t.Sequence[object]) -> bytes:
                      for o in objects).encode("utf-8", "surrogateescape")
 
 
-def run_script(script: str, input_objects: t.Sequence[object], child_stdin: bytes | None, twin: Twin,
-               depth: int = 0) -> Result:
+def _read(stdin: Stdin) -> bytes:
+    return stdin() if callable(stdin) else stdin
+
+
+def run_script(script: str, input_objects: t.Sequence[object] | t.Callable[[], t.Sequence[object]],
+               child_stdin: Stdin | None, twin: Twin, depth: int = 0) -> Result:
     """A PowerShell script: the stub (to the twin), a nested powershell.exe, or refused.
 
     ``child_stdin`` is what a native child process would read on its stdin (None: it has none, as in a runspace).
     """
     if remote_contract.parse_marker(script or "") is not None:
-        rc, stdout, stderr = twin(script, _input_text(input_objects))
+        objects = input_objects() if callable(input_objects) else input_objects
+        rc, stdout, stderr = twin(script, _input_text(objects))
         return Result(rc, stdout, stderr)
     statements, propagates = _statements(script or "")
     if len(statements) == 1 and depth < MAX_NESTING:
@@ -140,18 +149,18 @@ def run_script(script: str, input_objects: t.Sequence[object], child_stdin: byte
     return _refuse(statements[0] if statements else script or "")
 
 
-def powershell_exe(tokens: list[str], stdin: bytes, twin: Twin, depth: int = 0) -> Result:
+def powershell_exe(tokens: list[str], stdin: Stdin, twin: Twin, depth: int = 0) -> Result:
     """A powershell.exe process: its script reads the lines of stdin as ``$input``; a child inherits the stdin."""
     script = powershell_arguments(tokens)
     if script is None:
         return _refuse(" ".join(tokens))
-    lines = stdin.decode("utf-8", "surrogateescape").splitlines()
-    result = run_script(script, lines, stdin, twin, depth)
+    result = run_script(script, lambda: _read(stdin).decode("utf-8", "surrogateescape").splitlines(), stdin, twin,
+                        depth)
     result.processes += 1
     return result
 
 
-def run_winrs(command_line: str, stdin: bytes, twin: Twin) -> Result:
+def run_winrs(command_line: str, stdin: Stdin, twin: Twin) -> Result:
     """A WinRS command (``rsp:Command`` and its arguments, joined): only powershell.exe is run."""
     tokens = command_line.split()
     if not tokens or _program(tokens[0]) not in _PROGRAMS:
@@ -159,7 +168,7 @@ def run_winrs(command_line: str, stdin: bytes, twin: Twin) -> Result:
     return powershell_exe(tokens, stdin, twin)
 
 
-def run_ssh(command_line: str, stdin: bytes, twin: Twin) -> Result:
+def run_ssh(command_line: str, stdin: Stdin, twin: Twin) -> Result:
     """An SSH exec request on a host whose OpenSSH DefaultShell is PowerShell: ``powershell.exe -c <command line>``."""
     return powershell_exe(["powershell.exe", "-c", command_line], stdin, twin)
 

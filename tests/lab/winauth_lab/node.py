@@ -127,8 +127,11 @@ class NodeServer(ThreadingHTTPServer):
         command.done.set()
 
     def execute(self, run: typing.Callable[[hostexec.Twin], hostexec.Result], caller: Caller | None,
-                ids: dict, stdin_bytes: int) -> hostexec.Result:
-        """Run one remote command (WinRS, SSH or a PSRP pipeline) against the twin, and log it."""
+                ids: dict, stdin_bytes: int | list[int]) -> hostexec.Result:
+        """Run one remote command (WinRS, SSH or a PSRP pipeline) against the twin, and log it.
+
+        ``stdin_bytes``: a number, or a list that holds it once the command has read its stdin (SSH).
+        """
         started = time.monotonic()
         context = remote.NodeContext(name=self.config.name, node_dir=self.config.directory,
                                      domain_policy=self.domain_policy)
@@ -154,7 +157,7 @@ class NodeServer(ThreadingHTTPServer):
             "version": None,
             "rc": ran.rc,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "stdin_bytes": stdin_bytes,
+            "stdin_bytes": stdin_bytes if isinstance(stdin_bytes, int) else sum(stdin_bytes),
             "stdout_bytes": len(ran.stdout),
             "stderr_bytes": len(ran.stderr),
             "processes": ran.processes,
@@ -168,13 +171,23 @@ class NodeServer(ThreadingHTTPServer):
         return self.execute(lambda twin: hostexec.run_pipeline(script, inputs, twin), caller,
                             {"protocol": "psrp", "pipeline_id": pipeline.pipeline_id}, pipeline.input_bytes)
 
-    def run_ssh(self, header: dict, stdin: bytes) -> tuple[int, bytes, bytes]:
-        """One SSH exec request, as sshd's forced command hands it over (``winauth_lab.sshfront``)."""
+    def run_ssh(self, header: dict, read_stdin: typing.Callable[[], bytes]) -> tuple[int, bytes, bytes]:
+        """One SSH exec request, as sshd's forced command hands it over (``winauth_lab.sshfront``).
+
+        stdin is read from the session only when the command reads it (``hostexec``).
+        """
         identity = Identity(self.authenticator.windows_name(str(header.get("user") or "?")),
                             str(header.get("auth") or "unknown"))
         caller = Caller(identity, str(header.get("client") or ""), next(self.connections), "ssh", True)
+        received: list[int] = []
+
+        def stdin() -> bytes:
+            data = read_stdin()
+            received[:] = [len(data)]
+            return data
+
         ran = self.execute(lambda twin: hostexec.run_ssh(str(header.get("command", "")), stdin, twin), caller,
-                           {"protocol": "ssh"}, len(stdin))
+                           {"protocol": "ssh"}, received)
         return ran.rc, ran.stdout, ran.stderr
 
     def log_call(self, record: dict) -> None:

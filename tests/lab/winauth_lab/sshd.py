@@ -168,11 +168,15 @@ def session_processes(ssh_dir: Path) -> list[int]:
 
 
 class FrontServer(socketserver.ThreadingUnixStreamServer):
-    """The node's side of sshfront.py: one request per connection, answered by ``execute(header, stdin)``."""
+    """The node's side of sshfront.py: one request per connection, answered by ``execute(header, read_stdin)``.
+
+    ``read_stdin()`` asks the front end for the session's stdin (all of it, to its end) the first time it is called.
+    """
 
     daemon_threads = True
 
-    def __init__(self, path: Path, execute: typing.Callable[[dict, bytes], tuple[int, bytes, bytes]]) -> None:
+    def __init__(self, path: Path,
+                 execute: typing.Callable[[dict, typing.Callable[[], bytes]], tuple[int, bytes, bytes]]) -> None:
         path.unlink(missing_ok=True)
         self.execute = execute
         super().__init__(str(path), _FrontHandler)
@@ -194,11 +198,18 @@ class _FrontHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         try:
             header = json.loads(self._read(struct.unpack(">I", self._read(4))[0]))
-            stdin = self._read(struct.unpack(">Q", self._read(8))[0])
         except (ConnectionError, ValueError):
             return
-        rc, stdout, stderr = self.server.execute(header, stdin)
+        stdin: list[bytes] = []
+
+        def read_stdin() -> bytes:
+            if not stdin:
+                self.request.sendall(b"S")
+                stdin.append(self._read(struct.unpack(">Q", self._read(8))[0]))
+            return stdin[0]
+
         try:
-            self.request.sendall(struct.pack(">iQQ", rc, len(stdout), len(stderr)) + stdout + stderr)
-        except OSError:
+            rc, stdout, stderr = self.server.execute(header, read_stdin)
+            self.request.sendall(b"R" + struct.pack(">iQQ", rc, len(stdout), len(stderr)) + stdout + stderr)
+        except (ConnectionError, OSError, ValueError):
             pass        # the session ended (the client went away) before the answer

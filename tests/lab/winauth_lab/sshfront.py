@@ -2,9 +2,10 @@
 """The forced command of a lab node's sshd: hand one SSH exec request to the node process and relay its answer.
 
 ``sshfront.py NODE_JSON`` runs as sshd's ForceCommand (``python -S -E``: standard library only, quick
-to start). It reads the command line sshd received (``SSH_ORIGINAL_COMMAND``) and all of stdin, sends
-them with who logged in and how (``SSH_USER_AUTH``: publickey or gssapi-with-mic) to the node's
-Unix socket, and writes back the node's stdout and stderr with its exit code. The node runs the
+to start). It sends the command line sshd received (``SSH_ORIGINAL_COMMAND``) with who logged in and
+how (``SSH_USER_AUTH``: publickey or gssapi-with-mic) to the node's Unix socket, then all of stdin if
+the node asks for it (only a command that reads ``$input`` does: a client may never close stdin),
+and writes back the node's stdout and stderr with its exit code. The node runs the
 command as Windows' OpenSSH with PowerShell would. A session without a command (an interactive
 login) is refused, as are subsystems such as sftp.
 """
@@ -64,13 +65,17 @@ def main() -> int:
         return 1
     with open(sys.argv[1], encoding="utf-8") as handle:
         node_dir = json.load(handle)["node_dir"]
-    stdin = sys.stdin.buffer.read()
     header = json.dumps({"command": command, "user": os.environ.get("USER", ""), "auth": _auth_method(),
                          "client": os.environ.get("SSH_CONNECTION", "").split(" ")[0]}).encode("utf-8")
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.connect(os.path.join(node_dir, "ssh.sock"))
-            sock.sendall(struct.pack(">I", len(header)) + header + struct.pack(">Q", len(stdin)) + stdin)
+            sock.sendall(struct.pack(">I", len(header)) + header)
+            # The node asks for stdin ("S") only when the command reads it; else the result follows ("R").
+            if _read_exact(sock, 1) == b"S":
+                stdin = sys.stdin.buffer.read()
+                sock.sendall(struct.pack(">Q", len(stdin)) + stdin)
+                _read_exact(sock, 1)
             rc, out_length, err_length = struct.unpack(">iQQ", _read_exact(sock, 20))
             stdout, stderr = _read_exact(sock, out_length), _read_exact(sock, err_length)
     except OSError:

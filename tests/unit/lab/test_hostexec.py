@@ -116,3 +116,17 @@ def test_psrp_before_2_19_gives_one_string_and_raw_bytes_are_not_text() -> None:
     assert hostexec.run_pipeline(STUB, [PAYLOAD.decode()], twin).rc == 0
     assert hostexec.run_pipeline(STUB + "\nexit $LASTEXITCODE", [PAYLOAD], twin).rc == 1
     assert calls[1][1] == b"System.Byte[]"
+
+
+def test_stdin_is_read_only_by_a_script_that_reads_input() -> None:
+    """An SSH client may never close stdin: a command that does not read $input must not wait for it."""
+    reads: list[int] = []
+
+    def stdin() -> bytes:
+        reads.append(1)
+        return PAYLOAD
+
+    calls, twin = twin_log()
+    assert hostexec.run_ssh("hostname", stdin, twin).rc == 1 and not reads
+    assert hostexec.run_ssh(encode(STUB), stdin, twin).rc == 0 and reads == [1]
+    assert calls[0][1] == PAYLOAD.rstrip(b"\n")
