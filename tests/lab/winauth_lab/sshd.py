@@ -20,8 +20,10 @@ known_hosts of every node's host key. Per node (``<node>/ssh/``): host key, sshd
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import shutil
 import socketserver
 import struct
@@ -149,7 +151,12 @@ def launch(config: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
     env.pop("KRB5CCNAME", None)
     with open(log, "ab") as handle:
         return subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL, stdout=handle,
-                                stderr=subprocess.STDOUT, env=env)
+                                stderr=subprocess.STDOUT, env=env, preexec_fn=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the node process dies, even by SIGKILL (Linux prctl PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
 
 
 def session_processes(ssh_dir: Path) -> list[int]:
