@@ -77,7 +77,10 @@ class RemoteRunner:
         self.calls += 1
         try:
             response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
-        except AnsibleConnectionFailure:
+        except AnsibleConnectionFailure as exc:
+            if connection_kind(self._action._connection) == "ssh":
+                # ssh reports a session that broke (or never opened) in its own words only (exit code 255)
+                raise _lost_connection(self._action, script_id, exc) from exc
             raise
         except (ConnectionError, OSError) as exc:
             raise _lost_connection(self._action, script_id, exc) from exc
@@ -117,6 +120,11 @@ def _release(version: str) -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
+def connection_kind(connection: t.Any) -> str:
+    """winrm, psrp, ssh or another connection plugin's short name."""
+    return resource_from_fqcr(str(getattr(connection, "transport", "")))
+
+
 def remote_command(connection: t.Any, stub: str, version: str = ansible_version) -> str:
     """The command line of a call, so that exactly one PowerShell on the host runs the stub (docs/remote-contract.md).
 
@@ -125,7 +133,7 @@ def remote_command(connection: t.Any, stub: str, version: str = ansible_version)
     command would run in a second, nested powershell.exe, so they get the stub as it is. psrp and ssh from 2.18 run
     the command they are given: they get it encoded by the host's shell plugin.
     """
-    kind = resource_from_fqcr(str(getattr(connection, "transport", "")))
+    kind = connection_kind(connection)
     if kind == "winrm" or (kind == "ssh" and _release(version) < (2, 18)):
         return stub
     return connection._shell._encode_script(stub, as_list=False, strict_mode=False, preserve_rc=False)
@@ -135,6 +143,10 @@ def _lost_connection(action: t.Any, script_id: str, exc: Exception) -> AnsibleCo
     """A connection that broke during a remote call makes the host unreachable, as Ansible reports it."""
     host = getattr(action._play_context, "remote_addr", None) or "the host"
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if connection_kind(action._connection) == "ssh":
+        return AnsibleConnectionFailure("the SSH connection to %s failed while running webfarm.winauth's %s script "
+                                        "(%s); the host may have gone down, be unreachable or have restarted its SSH "
+                                        "service: check it, then run the play again" % (host, script_id, reason))
     return AnsibleConnectionFailure("lost the connection to %s while running webfarm.winauth's %s script (%s); "
                                     "the host may have gone down or restarted its WinRM service: check it, then run "
                                     "the play again" % (host, script_id, reason))

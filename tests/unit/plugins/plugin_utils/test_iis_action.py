@@ -15,7 +15,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
@@ -205,3 +205,42 @@ def test_companion_scripts(node: NodeContext) -> None:
     holders = runner.user_rights(["SeBatchLogonRight"])["SeBatchLogonRight"]
     assert {"sid": "S-1-5-32-568", "name": "BUILTIN\\IIS_IUSRS"} in holders
     assert runner.calls == 2
+
+
+class BrokenConnection(InProcessNode):
+    """A connection whose command fails the way its plugin reports it (a lost host)."""
+
+    def __init__(self, node: NodeContext, transport: str, error: Exception) -> None:
+        super().__init__(node)
+        self.transport, self.error = transport, error
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        raise self.error
+
+
+SSH_LOST = AnsibleConnectionFailure('Data could not be sent to remote host "127.0.0.21". Make sure this host can be '
+                                    'reached over ssh: Connection to 127.0.0.21 closed by remote host.')
+
+
+@pytest.mark.parametrize("transport,error,expected", [
+    ("winrm", ConnectionResetError(104, "Connection reset by peer"),
+     "lost the connection to 127.0.0.21 while running webfarm.winauth's iis_config script ([Errno 104] Connection "
+     "reset by peer); the host may have gone down or restarted its WinRM service"),
+    ("ansible.builtin.psrp", ConnectionResetError(104, "Connection reset by peer"),
+     "lost the connection to 127.0.0.21 while running webfarm.winauth's iis_config script"),
+    ("ssh", SSH_LOST, "the SSH connection to 127.0.0.21 failed while running webfarm.winauth's iis_config script "
+     "(Data could not be sent to remote host \"127.0.0.21\". Make sure this host can be reached over ssh: Connection "
+     "to 127.0.0.21 closed by remote host.); the host may have gone down, be unreachable or have restarted its SSH "
+     "service"),
+    # winrm and psrp report what they detect (a refused login, a timeout) clearly themselves: left as they say it
+    ("winrm", AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server"),
+     "ntlm: the specified credentials were rejected by the server"),
+])
+def test_a_connection_lost_during_a_call_names_the_host_and_script(node: NodeContext, transport: str,
+                                                                   error: Exception, expected: str) -> None:
+    action = make(WebAuthProbe, node, {})
+    action._connection = BrokenConnection(node, transport, error)
+    action._play_context.remote_addr = "127.0.0.21"
+    with pytest.raises(AnsibleConnectionFailure) as failure:
+        RemoteRunner(action).run("iis_config", {"op": "read", "sections": []})
+    assert str(failure.value).startswith(expected), str(failure.value)
