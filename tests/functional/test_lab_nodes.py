@@ -179,6 +179,15 @@ def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
     assert server1["ansible_winrm_transport"] == "ntlm"
     assert server1["ansible_winrm_ca_trust_path"] == lab["LAB_CA_CERT"]
     assert server1["ansible_winrm_kinit_env_vars"] == ["KRB5_CONFIG"]
+    # make -s lab-env names the ways in and how to pick one (comment lines, harmless under eval)
+    text = lab_command("env").stdout
+    assert lab["LAB_CONNECTIONS"].split() == ["winrm_https", "winrm_http", "psrp_https", "psrp_http", "ssh"]
+    assert lab["LAB_TRANSPORTS"].split() == ["ntlm", "kerberos", "key", "gssapi"]
+    hints = [line for line in text.splitlines() if line.startswith("# ")]
+    assert any("-e lab_connection=" in line and "-e lab_transport=" in line for line in hints), text
+    assert any(all(name in line for name in lab["LAB_CONNECTIONS"].split()) for line in hints), hints
+    evaluated = subprocess.run(["bash", "-c", 'eval "$1" && test -n "$LAB_TRANSPORTS"', "-", text], check=False)
+    assert evaluated.returncode == 0
 
 
 def test_second_lab_up_keeps_the_same_node_processes(fleet) -> None:

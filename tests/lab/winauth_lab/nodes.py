@@ -48,6 +48,9 @@ CONNECTIONS = {
     "ssh": ("ssh", "ssh", SSH_PORT),
 }
 
+# lab_transport per kind of connection: NTLM or Kerberos for WinRM and PSRP; the lab's key or GSSAPI for ssh.
+TRANSPORTS = {"winrm": ("ntlm", "kerberos"), "psrp": ("ntlm", "kerberos"), "ssh": ("key", "gssapi")}
+
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -410,6 +413,7 @@ class NodeFleet:
             "LAB_NODE_LOGS": " ".join(str(self.log_path(spec)) for spec in specs),
             "LAB_NODE_CONFIGS": " ".join(str(self.application_host_config(spec)) for spec in specs),
             "LAB_CONNECTIONS": " ".join(CONNECTIONS),
+            "LAB_TRANSPORTS": " ".join(dict.fromkeys(t for kind in TRANSPORTS.values() for t in kind)),
             "LAB_SSH_KEY": str(self.ssh_dir / "id_ed25519"),
             "LAB_SSH_KNOWN_HOSTS": str(self.known_hosts),
         }
@@ -434,14 +438,22 @@ class NodeFleet:
         }}}
 
     def write_inventory(self) -> Path:
-        header = ("# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n"
-                  "# The way in: -e lab_connection=winrm_https (default) | winrm_http | psrp_https | psrp_http | ssh\n"
-                  "# and -e lab_transport=ntlm (default) | kerberos (ssh: key by default, kerberos for GSSAPI).\n"
-                  "# Kerberos needs KRB5_CONFIG (eval \"$(make -s lab-env)\"); ssh with kerberos a ticket first\n"
-                  "# (kinit Administrator@<realm>). Over HTTP every WinRM/PSRP message is encrypted (auto).\n")
+        header = "# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n" + "".join(
+            "# %s\n" % line for line in connection_hint(self.seed.realm))
         text = header + yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
         _write_private(self.inventory_path, text)
         return self.inventory_path
+
+
+def connection_hint(realm: str) -> list[str]:
+    """How to pick a way into the nodes, for the inventory's header and ``make -s lab-env`` (comment lines)."""
+    return ["The way in: ansible-playbook -i \"$LAB_INVENTORY\" ... "
+            "-e lab_connection=CONNECTION -e lab_transport=TRANSPORT",
+            "lab_connection: %s (the first is the default)" % " | ".join(CONNECTIONS),
+            "lab_transport: %s (the first is the default)" % " | ".join(TRANSPORTS["winrm"]),
+            "  over ssh: %s (the default ntlm means key, kerberos means gssapi)" % " | ".join(TRANSPORTS["ssh"]),
+            "Kerberos needs KRB5_CONFIG (eval \"$(make -s lab-env)\"); ssh with gssapi a ticket first",
+            "(kinit Administrator@%s). Over HTTP every WinRM/PSRP message is encrypted (auto)." % realm]
 
 
 def connection_vars(realm: str, password: str, ca_cert: Path, ssh_key: Path, known_hosts: Path) -> dict:
