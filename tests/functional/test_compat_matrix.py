@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from _connections import arr_farm, lb_farm, release_bin, round_trip
+from harness.connections import arr_farm, lb_farm, release_bin, round_trip
 
 RELEASES = ("2.16", "2.17", "2.18")
 WAYS = [("winrm_https", "ntlm"), ("psrp_https", "ntlm"), ("ssh", "key")]

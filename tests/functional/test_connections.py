@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _ansible import VENV_BIN, ansible_env
-from _connections import connection_env, connection_vars_for, lb_farm, release_bin, round_trip
+from harness.ansible import VENV_BIN, ansible_env
+from harness.connections import connection_env, connection_vars_for, lb_farm, release_bin, round_trip
 from winauth_lab import sshd
 from winauth_lab.cli import lab_dir as lab_directory
 from winauth_lab.cli import load_seed

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from _ansible import REPO, VENV_BIN, ansible_env
+from .ansible import REPO, VENV_BIN, ansible_env
+from .nodes import NodeLog, node_site
 
 NODES = ("SERVER1", "SERVER2")
-SITE_HELPER = REPO / "extensions" / "molecule" / "shared" / "files" / "lab_node_site.py"
 # connection -> (node log protocol, listener, encrypted on the wire by the message layer)
 EXPECTED = {"winrm_https": ("winrs", "https", False), "winrm_http": ("winrs", "http", True),
             "psrp_https": ("psrp", "https", False), "psrp_http": ("psrp", "http", True),
@@ -39,28 +39,8 @@ def release_bin(release: str | None) -> Path:
     return VENV_BIN if release is None else REPO / "build" / ("ansible-%s" % release) / "bin"
 
 
-def lab_dir() -> Path:
-    return Path(os.environ["LAB_DIR"])
-
-
 def node_dir(node: str) -> Path:
-    return lab_dir() / "nodes" / node.lower()
-
-
-class NodeLog:
-    """A node's log from a mark on."""
-
-    def __init__(self, node: str) -> None:
-        self.path = node_dir(node) / "node.log"
-        self.offset = 0
-
-    def mark(self) -> None:
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def records(self) -> list[dict]:
-        with open(self.path, encoding="utf-8") as handle:
-            handle.seek(self.offset)
-            return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+    return Path(os.environ["LAB_DIR"]) / "nodes" / node.lower()
 
 
 def connection_env(tmp: Path, lab: dict[str, str], transport: str) -> dict[str, str]:
@@ -101,11 +81,6 @@ def play(bin_dir: Path, tmp: Path, hosts: str, body: dict, connection: str, tran
     return out, results
 
 
-def node_site(node: str, *args: str) -> None:
-    subprocess.run([sys.executable, str(SITE_HELPER), str(node_dir(node)), *args], check=True, capture_output=True,
-                   env=dict(os.environ, PYTHONPATH=str(REPO / "tests" / "lab")))
-
-
 def check_records(records: list[dict], connection: str, transport: str, calls: int) -> None:
     """One record per remote call, each through the expected protocol, listener and authentication."""
     protocol, listener, encrypted = EXPECTED[connection]
@@ -124,7 +99,7 @@ def round_trip(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, t
     name = "cn-%s" % token
     secret = "Cn-Pool-%s-Pa55!" % uuid.uuid4().hex[:8]
     env = connection_env(tmp, lab, transport)
-    logs = {node: NodeLog(node) for node in NODES}
+    logs = {node: NodeLog(node_dir(node) / "node.log") for node in NODES}
     configs = {node: node_dir(node) / "applicationHost.config" for node in NODES}
     for node in NODES:
         node_site(node, "add", name, str(40000 + int(token, 16) % 10000), "DefaultAppPool",
@@ -184,7 +159,7 @@ def lb_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tran
     password = next(u["password"] for u in yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text())["users"]
                     if u["name"] == "cam-svc")
     env = connection_env(tmp, lab, transport)
-    logs = {node: NodeLog(node) for node in NODES}
+    logs = {node: NodeLog(node_dir(node) / "node.log") for node in NODES}
     for node in NODES:
         node_site(node, "add", name, str(50000 + int(token, 16) % 10000), name, virtual)
     role = {"module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)},
