@@ -22,7 +22,7 @@ from winauth_lab import hostexec
 SHELL = shell_loader.get("powershell")
 PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand"
 STUB = contract.stub("gpupdate", contract.SCRIPTS["gpupdate"])
-PAYLOAD = contract.payload("$WinauthScript = @{ Id = 'gpupdate'; Version = '1.0.0' }\n", {"target": "computer"})
+PAYLOAD = contract.payload(contract.marker("gpupdate", contract.SCRIPTS["gpupdate"]) + "\n", {"target": "computer"})
 RELEASES = ("2.16", "2.17", "2.18", "2.19")
 
 
@@ -36,7 +36,7 @@ def twin_log() -> tuple[list, hostexec.Twin]:
     def twin(script: str, stdin: bytes) -> tuple[int, bytes, bytes]:
         calls.append((script, stdin))
         try:
-            ok = contract.parse_marker(script) == ("gpupdate", "1.0.0") and contract.split_payload(stdin)[1]
+            ok = contract.parse_marker(script) == ("gpupdate", contract.SCRIPTS["gpupdate"]) and contract.split_payload(stdin)[1]
         except ValueError:
             ok = False
         return (0, b'{"ok":true}\r\n', b"") if ok else (1, b'{"ok":false}\r\n', b"")
