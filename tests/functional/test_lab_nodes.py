@@ -175,8 +175,13 @@ def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
     assert "lab_nodes" in inventory["windows"]["children"]
     server1 = inventory["_meta"]["hostvars"]["SERVER1"]
     assert server1["ansible_host"] == "server1.camtest.local"
-    assert server1["ansible_connection"] == "winrm" and server1["ansible_port"] == 5986
-    assert server1["ansible_winrm_transport"] == "ntlm"
+    assert (server1["lab_connection"], server1["lab_transport"]) == ("winrm_https", "ntlm")     # the defaults
+    for picked, expected in ((), "winrm 5986 https ntlm"), (("-e", "lab_connection=psrp_http", "-e",
+                                                             "lab_transport=kerberos"), "psrp 5985 http kerberos"):
+        shown = run_ansible("ansible", "-i", lab["LAB_INVENTORY"], "SERVER1", "-o", *picked, "-m",
+                            "ansible.builtin.debug", "-a", "msg={{ ansible_connection }} {{ ansible_port }} "
+                            "{{ ansible_winrm_scheme }} {{ ansible_winrm_transport }}")
+        assert json.loads(shown.stdout.split("=>", 1)[1])["msg"] == expected, shown.stdout + shown.stderr
     assert server1["ansible_winrm_ca_trust_path"] == lab["LAB_CA_CERT"]
     assert server1["ansible_winrm_kinit_env_vars"] == ["KRB5_CONFIG"]
     # make -s lab-env names the ways in and how to pick one (comment lines, harmless under eval)
