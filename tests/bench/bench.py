@@ -161,8 +161,9 @@ def run(fleet: NodeFleet, count: int, work: Path, connection: str = "winrm_https
             if changed(prefix) != (phase == "changed"):
                 raise SystemExit("%s: the tasks did not report changed=%s on every node" % (prefix, phase == "changed"))
             ours, floors = spans(prefix), spans("raw " + prefix)
-            rows.append({"n": count, "connection": connection, "task": module, "phase": "nothing changes" if phase == "unchanged" else
-                         "everything changes", "wall": statistics.median(ours), "calls": calls(prefix),
+            rows.append({"n": count, "connection": connection, "task": module,
+                         "phase": "nothing changes" if phase == "unchanged" else "everything changes",
+                         "wall": statistics.median(ours), "calls": calls(prefix),
                          "floor": statistics.median(floors),
                          "ratio": statistics.median(a / b for a, b in zip(ours, floors)), "play": elapsed})
     return rows

@@ -188,8 +188,8 @@ def lb_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tran
             assert password not in logs[node].path.read_text()
     finally:
         cleanup = {"module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)}, "tasks": [
-            {"webfarm.winauth.spn": {"account": "cam-svc", "spns": ["HTTP/%s" % virtual, "HTTP/%s" % virtual.split(".")[0]],
-                                     "state": "absent"}},
+            {"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
+                                     "spns": ["HTTP/%s" % virtual, "HTTP/%s" % virtual.split(".")[0]]}},
             {"webfarm.winauth.gpo": {"name": gpo, "state": "absent"}}],
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "connection": "local"}
         play(bin_dir, tmp, "localhost", cleanup, connection, transport, env)
@@ -247,8 +247,8 @@ def arr_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tra
             second.stdout[-5000:]
         assert password not in first.stdout + first.stderr + second.stdout + second.stderr
     finally:
-        play(bin_dir, tmp, "arr_frontends", {"tasks": [{"webfarm.winauth.arr_farm": {"name": farm, "state": "absent"}}]},
-             connection, transport, env)
+        absent = {"tasks": [{"webfarm.winauth.arr_farm": {"name": farm, "state": "absent"}}]}
+        play(bin_dir, tmp, "arr_frontends", absent, connection, transport, env)
         cleanup = {"module_defaults": {"group/webfarm.winauth.ad": ad_connection(lab)}, "tasks": [
             {"webfarm.winauth.spn": {"account": "user1", "spns": ["HTTP/%s" % h for h in hosts.values()],
                                      "state": "absent"}},

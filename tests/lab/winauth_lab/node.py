@@ -3,8 +3,8 @@
 
 ``python -m winauth_lab.node NODE_JSON`` serves ``https://<address>:5986/wsman``
 and ``http://<address>:5985/wsman`` (every message encrypted with the NTLM or
-Kerberos session, ``winauth_lab.wsmancrypt``) for one node until SIGTERM. NODE_JSON (written by ``winauth_lab.nodes``) names
-the node, its address, certificate, node directory and the lab DC; the launcher
+Kerberos session, ``winauth_lab.wsmancrypt``) for one node until SIGTERM. NODE_JSON (written by
+``winauth_lab.nodes``) names the node, its address, certificate, node directory and the lab DC; the launcher
 sets ``KRB5_CONFIG``, ``KRB5_KTNAME`` (the computer account's keytab) and
 ``NTLM_USER_FILE`` in the environment.
 
@@ -309,7 +309,7 @@ class NodeRequestHandler(BaseHTTPRequestHandler):
             self._send(status, response, mutual)
 
     def _refuse_message(self, why: str, headers: list[tuple[str, str]]) -> None:
-        """What Windows does with a message it will not read: HTTP 500, the reason in its event log (here: process.log)."""
+        """What Windows does with a message it will not read: HTTP 500, the reason in its event log (process.log)."""
         print("%s %s: %s" % (_now(), self.client_address[0], why), file=sys.stderr, flush=True)
         self._send(500, b"", headers)
 

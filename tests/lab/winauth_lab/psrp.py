@@ -318,7 +318,8 @@ def _pipeline_script(payload: bytes) -> tuple[str, bool]:
     if len(commands) != 1 or (commands[0].findtext("MS/B[@N='IsScript']") or "").lower() != "true":
         return "", no_input     # not one script: the runspace refuses it
     # CLIXML strings escape control characters (_x000A_ for a line feed): the serializer decodes them.
-    return Serializer()._deserialize_string(commands[0].findtext("MS/S[@N='Cmd']") or ""), no_input  # pylint: disable=protected-access
+    text = commands[0].findtext("MS/S[@N='Cmd']") or ""
+    return Serializer()._deserialize_string(text), no_input  # pylint: disable=protected-access
 
 
 def _error_record(message: str) -> ErrorRecord:

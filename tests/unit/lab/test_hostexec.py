@@ -36,7 +36,8 @@ def twin_log() -> tuple[list, hostexec.Twin]:
     def twin(script: str, stdin: bytes) -> tuple[int, bytes, bytes]:
         calls.append((script, stdin))
         try:
-            ok = contract.parse_marker(script) == ("gpupdate", contract.SCRIPTS["gpupdate"]) and contract.split_payload(stdin)[1]
+            marker = contract.parse_marker(script)
+            ok = marker == ("gpupdate", contract.SCRIPTS["gpupdate"]) and contract.split_payload(stdin)[1]
         except ValueError:
             ok = False
         return (0, b'{"ok":true}\r\n', b"") if ok else (1, b'{"ok":false}\r\n', b"")

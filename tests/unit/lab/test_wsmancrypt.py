@@ -8,7 +8,8 @@ from pypsrp.encryption import WinRMEncryption
 
 from winauth_lab import wsmancrypt
 
-SOAP = b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>" + b"x" * 5000 + b"</s:Body></s:Envelope>"
+SOAP = (b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body>" + b"x" * 5000
+        + b"</s:Body></s:Envelope>")
 
 
 @pytest.fixture()
