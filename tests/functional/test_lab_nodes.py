@@ -179,9 +179,10 @@ def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
     for picked, expected in ((), "winrm 5986 https ntlm"), (("-e", "lab_connection=psrp_http", "-e",
                                                              "lab_transport=kerberos"), "psrp 5985 http kerberos"):
         shown = run_ansible("ansible", "-i", lab["LAB_INVENTORY"], "SERVER1", "-o", *picked, "-m",
-                            "ansible.builtin.debug", "-a", "msg={{ ansible_connection }} {{ ansible_port }} "
-                            "{{ ansible_winrm_scheme }} {{ ansible_winrm_transport }}")
-        assert json.loads(shown.stdout.split("=>", 1)[1])["msg"] == expected, shown.stdout + shown.stderr
+                            "ansible.builtin.debug", "-a", 'msg="{{ ansible_connection }} {{ ansible_port }} '
+                            '{{ ansible_winrm_scheme }} {{ ansible_winrm_transport }}"')
+        line = next((line for line in shown.stdout.splitlines() if line.startswith("SERVER1 | SUCCESS =>")), "")
+        assert line and json.loads(line.split("=>", 1)[1])["msg"] == expected, shown.stdout + shown.stderr
     assert server1["ansible_winrm_ca_trust_path"] == lab["LAB_CA_CERT"]
     assert server1["ansible_winrm_kinit_env_vars"] == ["KRB5_CONFIG"]
     # make -s lab-env names the ways in and how to pick one (comment lines, harmless under eval)
