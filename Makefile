@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 LAB := PYTHONPATH=$(CURDIR)/tests/lab $(BIN)/python -m winauth_lab
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 
-.PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units bench
+.PHONY: help venv deps collection lab-up lab-down lab-reset lab-status lab-env demo test sanity lint units bench compat
 
 help:
 	@echo "make demo        bring the lab up and run the farm playbooks against it (PATTERN=lb|arr|both)"
@@ -24,6 +24,18 @@ $(VENV)/.installed: requirements.txt tests/requirements.txt | deps
 	touch $@
 
 venv: deps $(VENV)/.installed
+
+# The older controllers of the compatibility matrix (make test runs them): one venv per ansible-core release,
+# with the collection's controller requirements, from the package index.
+COMPAT_RELEASES := 2.16 2.17 2.18
+build/ansible-%/.installed: requirements.txt | deps
+	rm -rf build/ansible-$*
+	$(PYTHON) -m venv build/ansible-$*
+	build/ansible-$*/bin/pip install -q --disable-pip-version-check -r requirements.txt 'ansible-core==$*.*' \
+	  'pykerberos>=1.2,<2'
+	touch $@
+
+compat: $(foreach r,$(COMPAT_RELEASES),build/ansible-$(r)/.installed)
 
 # The working tree as an installed collection (a symlink), so playbooks and
 # ansible-doc use exactly these files.
@@ -50,11 +62,11 @@ lab-env: venv
 demo: lab-up
 	@eval "$$($(LAB) env)"; PATH="$(BIN):$$PATH" tests/demo/demo.sh $(or $(PATTERN),both)
 
-test: venv collection
+test: venv collection compat
 	@eval "$$($(LAB) env)"; export MAKE_TEST_STARTED=$$(date +%s); \
 	  $(BIN)/pytest -p no:cacheprovider tests
 
-sanity: venv
+sanity: venv compat
 	@$(BIN)/pytest -p no:cacheprovider tests/checks/test_sanity.py
 
 lint: venv collection

@@ -8,10 +8,15 @@ from a fresh applicationHost.config and one playbook runs on them (forks = N):
 * web_auth and app_pool, each when everything changes (alternating between two desired states)
   and when nothing changes (the same state again).
 
+Then, on N=10 (``BENCH_CONNECTION_SIZE``), the same play once per way into a node
+(``BENCH_CONNECTIONS``, default every lab_connection: winrm_https, winrm_http, psrp_https,
+psrp_http, ssh; NTLM, or the SSH key: bench nodes have no computer account), each with its own
+raw floor over the same connection.
+
 A task's wall time runs from its start to its last host's result (a callback records it). Each
 measured task runs right after a raw task, so each has a floor measured under the same load (the
 machine may be shared). The table gives medians of REPEAT runs (``BENCH_REPEAT``, default 5):
-wall time, the raw floor, the ratio of each task to its own floor, and WinRM commands per node
+wall time, the raw floor, the ratio of each task to its own floor, and remote commands per node
 (the modules' ``remote_calls``, checked against the nodes' own logs).
 
 Bench nodes are added to the running lab with ``lab up`` and LAB_NODE_COUNT (no DC restart); the
@@ -40,7 +45,7 @@ from harness.ansible import VENV_BIN, ansible_env  # noqa: E402  pylint: disable
 from winauth_lab.cli import lab_dir, load_seed  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.dc import SambaDC  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.iis import initial_config  # noqa: E402  pylint: disable=wrong-import-position
-from winauth_lab.nodes import NodeFleet  # noqa: E402  pylint: disable=wrong-import-position
+from winauth_lab.nodes import CONNECTIONS, NodeFleet  # noqa: E402  pylint: disable=wrong-import-position
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 SECRET = "Bench-Pool-Pa55!"
@@ -109,7 +114,7 @@ def log_counts(fleet: NodeFleet, offsets: dict[str, int]) -> dict[str, int]:
     return counts
 
 
-def run(fleet: NodeFleet, count: int, work: Path) -> list[dict]:
+def run(fleet: NodeFleet, count: int, work: Path, connection: str = "winrm_https") -> list[dict]:
     names = [spec.name for spec in fleet.bench_specs()][:count]
     offsets = reset(fleet, names)
     playbook = work / "bench.yml"
@@ -118,7 +123,9 @@ def run(fleet: NodeFleet, count: int, work: Path) -> list[dict]:
     env = ansible_env({"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).resolve().parent / "callback"),
                        "ANSIBLE_CALLBACKS_ENABLED": "bench_timer", "BENCH_TIMER_OUT": str(out_file)})
     started = time.monotonic()
+    transport = "key" if connection == "ssh" else "ntlm"
     proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(fleet.inventory_path), "-f", str(count),
+                           "-e", "lab_connection=%s" % connection, "-e", "lab_transport=%s" % transport,
                            str(playbook)], capture_output=True, text=True, env=env, timeout=3600, check=False)
     elapsed = time.monotonic() - started
     if not out_file.exists():
@@ -154,19 +161,21 @@ def run(fleet: NodeFleet, count: int, work: Path) -> list[dict]:
             if changed(prefix) != (phase == "changed"):
                 raise SystemExit("%s: the tasks did not report changed=%s on every node" % (prefix, phase == "changed"))
             ours, floors = spans(prefix), spans("raw " + prefix)
-            rows.append({"n": count, "task": module, "phase": "nothing changes" if phase == "unchanged" else
-                         "everything changes", "wall": statistics.median(ours), "calls": calls(prefix),
+            rows.append({"n": count, "connection": connection, "task": module,
+                         "phase": "nothing changes" if phase == "unchanged" else "everything changes",
+                         "wall": statistics.median(ours), "calls": calls(prefix),
                          "floor": statistics.median(floors),
                          "ratio": statistics.median(a / b for a, b in zip(ours, floors)), "play": elapsed})
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| N nodes | task | when | wall time (s) | WinRM commands per node | raw floor (s) | ours / floor |",
-             "|---:|---|---|---:|---:|---:|---:|"]
+    lines = ["| N nodes | connection | task | when | wall time (s) | remote commands per node | raw floor (s) "
+             "| ours / floor |", "|---:|---|---|---|---:|---:|---:|---:|"]
     for row in rows:
-        lines.append("| %d | %s | %s | %.2f | %g | %.2f | %.2f |" % (
-            row["n"], row["task"], row["phase"], row["wall"], row["calls"], row["floor"], row["ratio"]))
+        lines.append("| %d | %s | %s | %s | %.2f | %g | %.2f | %.2f |" % (
+            row["n"], row["connection"], row["task"], row["phase"], row["wall"], row["calls"], row["floor"],
+            row["ratio"]))
     return "\n".join(lines)
 
 
@@ -175,18 +184,27 @@ def main() -> int:
     parser.add_argument("--write-doc", action="store_true", help="put the table into docs/benchmark.md")
     options = parser.parse_args()
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "2,10,50").split(",") if s.strip()]
+    connections = [c for c in os.environ.get("BENCH_CONNECTIONS", ",".join(CONNECTIONS)).split(",") if c.strip()]
+    per_connection = int(os.environ.get("BENCH_CONNECTION_SIZE", "10"))
+    unknown = [c for c in connections if c not in CONNECTIONS]
+    if unknown:
+        raise SystemExit("BENCH_CONNECTIONS: unknown %s (the lab offers %s)" % (unknown, ", ".join(CONNECTIONS)))
     fleet = NodeFleet(SambaDC(lab_dir(), load_seed()))
     previous = fleet.bench_count
     rows: list[dict] = []
     try:
         started = time.monotonic()
-        lab_command("up", count=max(sizes))
-        print("bench: %d bench nodes up in %.1fs (the DC was not restarted)" % (max(sizes), time.monotonic() - started),
+        nodes = max(sizes + ([per_connection] if connections else []))
+        lab_command("up", count=nodes)
+        print("bench: %d bench nodes up in %.1fs (the DC was not restarted)" % (nodes, time.monotonic() - started),
               flush=True)
         with tempfile.TemporaryDirectory(prefix="winauth-bench-") as work:
             for count in sizes:
                 rows += run(fleet, count, Path(work))
-                print(table([r for r in rows if r["n"] == count]).split("\n", 2)[-1], flush=True)
+                print(table(rows[-4:]).split("\n", 2)[-1], flush=True)
+            for connection in connections:
+                rows += run(fleet, per_connection, Path(work), connection)
+                print(table(rows[-4:]).split("\n", 2)[-1], flush=True)
     finally:
         lab_command("up", count=previous)
     result = table(rows)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
@@ -25,19 +27,28 @@ sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args]))
 '''
 
 
-def _pip_version_of_ansible_test() -> str:
-    from ansible_test._internal import python_requirements  # pylint: disable=import-outside-toplevel
+# The pip version ansible-test installs in its --venv environments, as the release in that venv says.
+_PIP_VERSION = """
+import sys
+from ansible_test._internal import python_requirements
+class _Py:  # the one attribute get_venv_packages() reads
+    version = "%d.%d" % sys.version_info[:2]
+print(python_requirements.get_venv_packages(_Py())["pip"])
+"""
+# The releases of the compatibility matrix besides the test venv's (make compat creates their venvs).
+RELEASES = (None, "2.16", "2.17", "2.18")
 
-    class _Py:  # the one attribute get_venv_packages() reads
-        version = "%d.%d" % sys.version_info[:2]
 
-    return python_requirements.get_venv_packages(_Py())["pip"]  # type: ignore[arg-type]
+def _release_bin(release: str | None) -> Path:
+    return VENV_BIN if release is None else REPO / "build" / ("ansible-%s" % release) / "bin"
 
 
-def _install_get_pip_shim() -> None:
+def _install_get_pip_shim(bin_dir: Path) -> None:
     cache = Path.home() / ".ansible" / "test" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    shim = cache / ("get_pip_%s.py" % _pip_version_of_ansible_test().replace(".", "_"))
+    version = subprocess.run([str(bin_dir / "python"), "-c", _PIP_VERSION], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    shim = cache / ("get_pip_%s.py" % version.replace(".", "_"))
     if not shim.exists() or shim.read_text() != _GET_PIP_SHIM:
         shim.write_text(_GET_PIP_SHIM)
 
@@ -48,8 +59,11 @@ def _collection_files() -> list[str]:
     return [name for name in listed if name and (REPO / name).is_file()]
 
 
-def test_ansible_test_sanity(tmp_path: Path) -> None:
-    _install_get_pip_shim()
+@pytest.mark.parametrize("release", RELEASES, ids=["venv" if r is None else r for r in RELEASES])
+def test_ansible_test_sanity(tmp_path: Path, release: str | None) -> None:
+    bin_dir = _release_bin(release)
+    assert (bin_dir / "ansible-test").exists(), "run make compat (make test does) to create %s" % bin_dir
+    _install_get_pip_shim(bin_dir)
     root = tmp_path / "ansible_collections" / "webfarm" / "winauth"
     for name in _collection_files():
         target = root / name
@@ -58,8 +72,8 @@ def test_ansible_test_sanity(tmp_path: Path) -> None:
     # ansible-test lists files through git when the collection is a repository.
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    env = dict(os.environ, PATH="%s:%s" % (VENV_BIN, os.environ.get("PATH", "")))
-    proc = subprocess.run([str(VENV_BIN / "ansible-test"), "sanity", "--python", "%d.%d" % sys.version_info[:2],
+    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ.get("PATH", "")))
+    proc = subprocess.run([str(bin_dir / "ansible-test"), "sanity", "--python", "%d.%d" % sys.version_info[:2],
                            "--venv", "--color", "no"], cwd=root, env=env, capture_output=True, text=True,
                           check=False, timeout=1500)
     output = proc.stdout + proc.stderr

@@ -30,7 +30,7 @@ from ansible.plugins.loader import shell_loader
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import script_text
 from spnego.channel_bindings import GssChannelBindings
-from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError, WSManFaultError
 
 from harness.ansible import VENV_BIN, ansible_command, ansible_env
 from harness.directory import Kerberos, samba_tool
@@ -175,10 +175,25 @@ def test_lab_env_and_inventory_describe_the_nodes(lab, fleet) -> None:
     assert "lab_nodes" in inventory["windows"]["children"]
     server1 = inventory["_meta"]["hostvars"]["SERVER1"]
     assert server1["ansible_host"] == "server1.camtest.local"
-    assert server1["ansible_connection"] == "winrm" and server1["ansible_port"] == 5986
-    assert server1["ansible_winrm_transport"] == "ntlm"
+    assert (server1["lab_connection"], server1["lab_transport"]) == ("winrm_https", "ntlm")     # the defaults
+    for picked, expected in ((), "winrm 5986 https ntlm"), (("-e", "lab_connection=psrp_http", "-e",
+                                                             "lab_transport=kerberos"), "psrp 5985 http kerberos"):
+        shown = run_ansible("ansible", "-i", lab["LAB_INVENTORY"], "SERVER1", "-o", *picked, "-m",
+                            "ansible.builtin.debug", "-a", 'msg="{{ ansible_connection }} {{ ansible_port }} '
+                            '{{ ansible_winrm_scheme }} {{ ansible_winrm_transport }}"')
+        line = next((line for line in shown.stdout.splitlines() if line.startswith("SERVER1 | SUCCESS =>")), "")
+        assert line and json.loads(line.split("=>", 1)[1])["msg"] == expected, shown.stdout + shown.stderr
     assert server1["ansible_winrm_ca_trust_path"] == lab["LAB_CA_CERT"]
     assert server1["ansible_winrm_kinit_env_vars"] == ["KRB5_CONFIG"]
+    # make -s lab-env names the ways in and how to pick one (comment lines, harmless under eval)
+    text = lab_command("env").stdout
+    assert lab["LAB_CONNECTIONS"].split() == ["winrm_https", "winrm_http", "psrp_https", "psrp_http", "ssh"]
+    assert lab["LAB_TRANSPORTS"].split() == ["ntlm", "kerberos", "key", "gssapi"]
+    hints = [line for line in text.splitlines() if line.startswith("# ")]
+    assert any("-e lab_connection=" in line and "-e lab_transport=" in line for line in hints), text
+    assert any(all(name in line for name in lab["LAB_CONNECTIONS"].split()) for line in hints), hints
+    evaluated = subprocess.run(["bash", "-c", 'eval "$1" && test -n "$LAB_TRANSPORTS"', "-", text], check=False)
+    assert evaluated.returncode == 0
 
 
 def test_second_lab_up_keeps_the_same_node_processes(fleet) -> None:
@@ -255,8 +270,9 @@ def test_wrong_passwords_are_rejected_per_transport(lab, probe, tmp_path) -> Non
     assert any("basic: Administrator@%s rejected by the directory" % lab["LAB_REALM"] in line for line in failures)
     assert any("basic: CAMTEST\\alice rejected by the directory" in line for line in failures), failures
     assert len([line for line in failures if "ntlm:" in line]) == 3, failures
-    for path in config.directory.iterdir():
-        assert wrong not in path.read_text(errors="replace"), path
+    for path in config.directory.rglob("*"):        # the node's files, its ssh/ folder too
+        if path.is_file():
+            assert wrong not in path.read_text(errors="replace"), path
 
 
 # -- pywinrm, protocol level --------------------------------------------------------------------------------------
@@ -321,19 +337,27 @@ def test_wsman_faults_and_http_behaviour(lab, fleet) -> None:
         protocol.run_command("00000000-0000-0000-0000-000000000000", "hostname")
     assert missing.value.wsman_fault_code == 2150858843
     assert "shell was not found" in missing.value.reason
-    # PowerShell remoting (the psrp connection) asks for another resource: a Windows-style fault says no.
+    # A resource the node does not serve (WMI here): a Windows-style fault says no.
+    request = {"env:Envelope": protocol.build_wsman_header(
+        action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+        resource_uri="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service")}
+    request["env:Envelope"]["env:Body"] = {}
+    with pytest.raises(WSManFaultError) as other:
+        protocol.send_message(xmltodict.unparse(request))
+    assert other.value.wsman_fault_code == 0x80338000 and "offers only the Windows shell" in other.value.reason
+    # PowerShell remoting without a runspace pool to open: a schema fault.
     request = {"env:Envelope": protocol.build_wsman_header(
         action="http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
         resource_uri="http://schemas.microsoft.com/powershell/Microsoft.PowerShell")}
     request["env:Envelope"]["env:Body"] = {}
     with pytest.raises(WSManFaultError) as psrp:
         protocol.send_message(xmltodict.unparse(request))
-    assert psrp.value.wsman_fault_code == 0x80338000 and "offers only the Windows shell" in psrp.value.reason
-    with pytest.raises(WinRMTransportError) as encrypted:
-        winrm.Protocol(url, transport="ntlm", username="CAMTEST\\alice", password=USERS["alice"],
-                       server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
-                       message_encryption="always").open_shell()
-    assert encrypted.value.code == 415 and "message_encryption" in encrypted.value.response_text
+    assert psrp.value.wsman_fault_code == 0x80338041 and "creationXml" in psrp.value.reason
+    # Message encryption forced over HTTPS: accepted, as Windows accepts it.
+    forced = winrm.Protocol(url, transport="ntlm", username="CAMTEST\\alice", password=USERS["alice"],
+                            server_cert_validation="validate", ca_trust_path=lab["LAB_CA_CERT"],
+                            message_encryption="always")
+    forced.close_shell(forced.open_shell())
 
 
 def test_tls_channel_binding_is_enforced(lab, fleet, ccache) -> None:

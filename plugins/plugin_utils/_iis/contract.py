@@ -110,10 +110,11 @@ def parse_marker(script: str) -> tuple[str, str] | None:
 
 
 # The command line of every call, after the marker line: read stdin (the script, then the request) and run the
-# script with the request as its input. Written for Set-StrictMode -Version Latest, which Ansible may prepend,
-# and for Ansible's re-encoding, which trims every line.
+# script with the request as its input. $input holds the lines of stdin (winrm, ssh, psrp from ansible-core 2.19)
+# or one string with all of it (psrp before 2.19): joined and split again, both give the two lines. Written for
+# Set-StrictMode -Version Latest, which Ansible may prepend, and for Ansible's encoding, which trims every line.
 _STUB = """\
-$WinauthStdin = @($input)
+$WinauthStdin = @((@($input) -join "`n") -split "`r?`n" | Where-Object { $_ -ne '' })
 if ($WinauthStdin.Count -lt 2) {
 Write-Output '{"ok":false,"error":{"code":"invalid_request","message":"expected the script and the request on stdin"}}'
 exit 1

@@ -6,17 +6,20 @@
 """Run the collection's remote scripts on a Windows host through the host's own connection (controller side).
 
 One call is one remote command (``_low_level_execute_command``) over whatever connection the
-host uses (winrm, psrp, or ssh with the PowerShell shell): the command line is a small stub
-encoded by the connection's shell plugin, and stdin carries the script and the JSON request
+host uses (winrm, psrp, or ssh with the PowerShell shell): the command line is a small stub, run
+by exactly one PowerShell on the host, and stdin carries the script and the JSON request
 (docs/remote-contract.md). The runner counts its calls, so results can report ``remote_calls``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import typing as t
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.release import __version__ as ansible_version
+from ansible.utils.collection_loader import resource_from_fqcr
 
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import contract
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import SectionState, Target, read_request
@@ -70,13 +73,14 @@ class RemoteRunner:
     def run(self, script_id: str, request: dict[str, t.Any]) -> dict[str, t.Any]:
         """One remote call: the result, or a RemoteError / RemoteProtocolError."""
         script = script_text(script_id)
-        shell = self._action._connection._shell
-        command = shell._encode_script(contract.stub(script_id, contract.SCRIPTS[script_id]), as_list=False,
-                                       strict_mode=False, preserve_rc=False)
+        command = remote_command(self._action._connection, contract.stub(script_id, contract.SCRIPTS[script_id]))
         self.calls += 1
         try:
             response = self._action._low_level_execute_command(command, in_data=contract.payload(script, request))
-        except AnsibleConnectionFailure:
+        except AnsibleConnectionFailure as exc:
+            if connection_kind(self._action._connection) == "ssh":
+                # ssh reports a session that broke (or never opened) in its own words only (exit code 255)
+                raise _lost_connection(self._action, script_id, exc) from exc
             raise
         except (ConnectionError, OSError) as exc:
             raise _lost_connection(self._action, script_id, exc) from exc
@@ -111,10 +115,38 @@ class RemoteRunner:
         return self.run("user_rights", {"rights": list(rights)})["rights"]
 
 
+def _release(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def connection_kind(connection: t.Any) -> str:
+    """winrm, psrp, ssh or another connection plugin's short name."""
+    return resource_from_fqcr(str(getattr(connection, "transport", "")))
+
+
+def remote_command(connection: t.Any, stub: str, version: str = ansible_version) -> str:
+    """The command line of a call, so that exactly one PowerShell on the host runs the stub (docs/remote-contract.md).
+
+    winrm (every release; 2.19 skips a command that is already encoded) and ssh with the powershell shell
+    (before 2.18) encode every command they are given as ``PowerShell -EncodedCommand`` themselves: an encoded
+    command would run in a second, nested powershell.exe, so they get the stub as it is. psrp and ssh from 2.18 run
+    the command they are given: they get it encoded by the host's shell plugin.
+    """
+    kind = connection_kind(connection)
+    if kind == "winrm" or (kind == "ssh" and _release(version) < (2, 18)):
+        return stub
+    return connection._shell._encode_script(stub, as_list=False, strict_mode=False, preserve_rc=False)
+
+
 def _lost_connection(action: t.Any, script_id: str, exc: Exception) -> AnsibleConnectionFailure:
     """A connection that broke during a remote call makes the host unreachable, as Ansible reports it."""
     host = getattr(action._play_context, "remote_addr", None) or "the host"
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if connection_kind(action._connection) == "ssh":
+        return AnsibleConnectionFailure("the SSH connection to %s failed while running webfarm.winauth's %s script "
+                                        "(%s); the host may have gone down, be unreachable or have restarted its SSH "
+                                        "service: check it, then run the play again" % (host, script_id, reason))
     return AnsibleConnectionFailure("lost the connection to %s while running webfarm.winauth's %s script (%s); "
                                     "the host may have gone down or restarted its WinRM service: check it, then run "
                                     "the play again" % (host, script_id, reason))

@@ -57,9 +57,9 @@ def main():
             "sAMAccountName": name + "$",
             "dNSHostName": fqdn,
             "userAccountControl": str(dsdb.UF_WORKSTATION_TRUST_ACCOUNT),
-            # What a domain join registers on Windows.
-            "servicePrincipalName": ["HOST/%s" % name, "HOST/%s" % fqdn,
-                                     "RestrictedKrbHost/%s" % name, "RestrictedKrbHost/%s" % fqdn],
+            # What a domain join (and the WinRM service) registers on Windows.
+            "servicePrincipalName": ["%s/%s" % (service, host) for service in spec.get(
+                "computer_service_classes", ["HOST", "RestrictedKrbHost"]) for host in (name, fqdn)],
         })
         samdb.setpassword("(sAMAccountName=%s$)" % ldb.binary_encode(name), computer["password"], False)
 

@@ -21,7 +21,7 @@ from . import dc as lab_dc
 from . import packages
 from .dc import (HOSTS_BEGIN, HOSTS_END, LabError, SambaDC, Seed, hosts_entries, requested_kdc_profile,
                  write_hosts_block)
-from .nodes import NodeFleet, requested_bench_count
+from .nodes import NodeFleet, connection_hint, requested_bench_count
 from .webfleet import WebFleet
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -65,7 +65,8 @@ def env_lines(dc: SambaDC) -> list[str]:
     }
     values.update(NodeFleet(dc).env_values())
     values.update(WebFleet(dc).env_values())
-    return ["export %s=%s" % (name, shlex.quote(value)) for name, value in values.items()]
+    return (["export %s=%s" % (name, shlex.quote(value)) for name, value in values.items()]
+            + ["# %s" % line for line in connection_hint(seed.realm)])
 
 
 def all_hosts_entries(dc: SambaDC, fleet: NodeFleet) -> list[str]:

@@ -14,6 +14,11 @@
 
 As on Windows, authentication belongs to the TCP connection: once a connection
 is authenticated, requests without an Authorization header are accepted on it.
+
+On the HTTP listener (no certificate: ``certificate_der=None``) there are no channel
+bindings and, as a Windows host with ``AllowUnencrypted=false`` does, Basic is
+neither offered nor accepted; the completed NTLM or Kerberos context stays on the
+connection to unwrap and wrap the messages (``winauth_lab.wsmancrypt``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
 
 OFFERS = ["Negotiate", "Basic realm=\"WSMAN\""]
+HTTP_OFFERS = ["Negotiate", "Kerberos"]
+_REPLY_SCHEME = {"negotiate": "Negotiate", "ntlm": "NTLM", "kerberos": "Kerberos"}
 _SPNEGO_OID = b"\x06\x06\x2b\x06\x01\x05\x05\x02"   # 1.3.6.1.5.5.2 as it opens a SPNEGO InitialContextToken
 
 
@@ -48,6 +55,8 @@ class ConnectionAuth:
 
     identity: Identity | None = None
     pending: object | None = None           # an unfinished NTLM/SPNEGO acceptor context
+    context: object | None = None           # the completed context (wraps and unwraps WinRM messages over HTTP)
+    scheme: str = ""                        # the scheme it authenticated with (negotiate, ntlm, kerberos)
     basic_digest: bytes | None = None       # digest of the Basic header that authenticated, to skip re-binding
 
 
@@ -74,8 +83,9 @@ class KerberosAcceptor:
 
     negotiated_protocol = "kerberos"
 
-    def __init__(self, channel_bindings: GssChannelBindings) -> None:
-        bindings = gssapi.raw.ChannelBindings(application_data=channel_bindings.application_data)
+    def __init__(self, channel_bindings: GssChannelBindings | None) -> None:
+        bindings = gssapi.raw.ChannelBindings(application_data=channel_bindings.application_data) \
+            if channel_bindings is not None else None
         self._context = gssapi.SecurityContext(usage="accept", channel_bindings=bindings)
 
     @property
@@ -89,11 +99,25 @@ class KerberosAcceptor:
     def step(self, token: bytes) -> bytes | None:
         return self._context.step(token)
 
+    def wrap_winrm(self, data: bytes) -> tuple[bytes, bytes, int]:
+        """(header, sealed data, padding length) as pykerberos' authGSSWinRMEncryptMessage and pyspnego make them."""
+        iov = gssapi.raw.IOV(gssapi.raw.IOVBufferType.header, data, gssapi.raw.IOVBufferType.padding,
+                             std_layout=False)
+        gssapi.raw.wrap_iov(self._context, iov, confidential=True)
+        padding = iov[2].value or b""
+        return iov[0].value or b"", (iov[1].value or b"") + padding, len(padding)
+
+    def unwrap_winrm(self, header: bytes, data: bytes) -> bytes:
+        iov = gssapi.raw.IOV((gssapi.raw.IOVBufferType.header, False, header), data, gssapi.raw.IOVBufferType.data,
+                             std_layout=False)
+        gssapi.raw.unwrap_iov(self._context, iov)
+        return iov[1].value or b""
+
 
 class Authenticator:
     """Authenticates requests for one node."""
 
-    def __init__(self, *, realm: str, netbios: str, dc_host: str, ca_cert: str, certificate_der: bytes,
+    def __init__(self, *, realm: str, netbios: str, dc_host: str, ca_cert: str, certificate_der: bytes | None,
                  ldap_timeout: int = 10) -> None:
         self.realm = realm.upper()
         self.netbios = netbios.upper()
@@ -101,7 +125,8 @@ class Authenticator:
         self.dc_host = dc_host
         self.ca_cert = ca_cert
         self.ldap_timeout = ldap_timeout
-        self.channel_bindings = tls_server_end_point(certificate_der)
+        self.channel_bindings = tls_server_end_point(certificate_der) if certificate_der is not None else None
+        self.offers = OFFERS if certificate_der is not None else HTTP_OFFERS
 
     # -- names ----------------------------------------------------------------
     def windows_name(self, principal: str) -> str:
@@ -123,21 +148,24 @@ class Authenticator:
         if not header:
             if conn.identity is not None:
                 return Outcome(conn.identity)
-            return Outcome(None, list(OFFERS), "")
+            return Outcome(None, list(self.offers), "")
         parts = header.strip().split(None, 1)
         scheme, value = parts[0].lower(), parts[1] if len(parts) > 1 else ""
+        if scheme == "basic" and self.channel_bindings is None:
+            return self._fail(conn, "basic: refused over HTTP (AllowUnencrypted=false), as Windows refuses it")
         if scheme == "basic":
             return self._basic(header, value.strip(), conn)
         if scheme in ("negotiate", "ntlm", "kerberos"):
             return self._token(scheme, value.strip(), conn)
         conn.identity = None
-        return Outcome(None, list(OFFERS), "unsupported authentication scheme %r" % scheme)
+        return Outcome(None, list(self.offers), "unsupported authentication scheme %r" % scheme)
 
     def _fail(self, conn: ConnectionAuth, why: str) -> Outcome:
         conn.identity = None
         conn.pending = None
+        conn.context = None
         conn.basic_digest = None
-        return Outcome(None, list(OFFERS), why)
+        return Outcome(None, list(self.offers), why)
 
     # -- Basic -------------------------------------------------------------------
     def _basic(self, header: str, value: str, conn: ConnectionAuth) -> Outcome:
@@ -223,14 +251,15 @@ class Authenticator:
             return self._fail(conn, "%s: %s" % (protocol, exc))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a bad token must give a 401, not a 500
             return self._fail(conn, "%s: %s: %s" % (protocol, type(exc).__name__, exc))
-        reply = ["%s %s" % ("Negotiate" if scheme != "ntlm" else "NTLM", base64.b64encode(out).decode("ascii"))] \
-            if out else []
+        reply = ["%s %s" % (_REPLY_SCHEME[scheme], base64.b64encode(out).decode("ascii"))] if out else []
         if not complete:
             conn.pending = context
             conn.identity = None
-            return Outcome(None, reply or list(OFFERS), "")
+            return Outcome(None, reply or list(self.offers), "")
         conn.pending = None
         conn.basic_digest = None
+        conn.context = context
+        conn.scheme = scheme
         mechanism = context.negotiated_protocol or protocol
         conn.identity = Identity(self.windows_name(context.client_principal or "?"), mechanism)
         return Outcome(conn.identity, reply)

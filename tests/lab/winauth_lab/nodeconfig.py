@@ -26,6 +26,8 @@ class JsonConfig:
 
 
 WSMAN_PORT = 5986
+WSMAN_HTTP_PORT = 5985
+SSH_PORT = 22
 
 
 @dataclass
@@ -43,6 +45,9 @@ class NodeConfig(JsonConfig):
     netbios: str
     dc_host: str
     port: int = WSMAN_PORT
+    http_port: int = WSMAN_HTTP_PORT
+    ssh_port: int = SSH_PORT  # 0: no SSH listener
+    lab_ssh_dir: str = ""     # the lab's authorized_keys (and client key); empty: no SSH listener
     delay: float = 0.0        # artificial latency added to every remote call (slow-node tests)
 
     @property

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import yaml
 
-from . import tls
+from . import sshd, tls
 from .dc import LabError, SambaDC
-from .nodeconfig import WSMAN_PORT, NodeConfig
+from .nodeconfig import SSH_PORT, WSMAN_HTTP_PORT, WSMAN_PORT, NodeConfig
 
 LAB_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 BENCH_PREFIX = "BENCH"
@@ -39,6 +39,17 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 INVENTORY_GROUPS = {"lb_nodes": ("SERVER1", "SERVER2"), "arr_frontends": ("ARR1",),
                     "content_nodes": ("CONTENT1", "CONTENT2")}
+# The ways into a lab node (the inventory's lab_connection) and what each is in Ansible's terms.
+CONNECTIONS = {
+    "winrm_https": ("winrm", "https", WSMAN_PORT),
+    "winrm_http": ("winrm", "http", WSMAN_HTTP_PORT),
+    "psrp_https": ("psrp", "https", WSMAN_PORT),
+    "psrp_http": ("psrp", "http", WSMAN_HTTP_PORT),
+    "ssh": ("ssh", "ssh", SSH_PORT),
+}
+
+# lab_transport per kind of connection: NTLM or Kerberos for WinRM and PSRP; the lab's key or GSSAPI for ssh.
+TRANSPORTS = {"winrm": ("ntlm", "kerberos"), "psrp": ("ntlm", "kerberos"), "ssh": ("key", "gssapi")}
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class NodeFleet:
         self.nodes_dir = dc.lab_dir / "nodes"
         self.inventory_path = dc.lab_dir / "inventory.yml"
         self.ntlm_user_file = self.nodes_dir / "ntlm_users"
+        self.ssh_dir = dc.lab_dir / "ssh"
+        self.known_hosts = self.ssh_dir / "known_hosts"
         self._bench_file = self.nodes_dir / "bench.json"
 
     # -- which nodes ----------------------------------------------------------
@@ -226,9 +239,14 @@ class NodeFleet:
             self.write_ntlm_user_file()
         if node_dir is None and not self.application_host_config(spec).exists():
             self.write_initial_config(spec)
+        ssh = sshd.available()
+        if ssh:
+            sshd.ensure_client_key(self.ssh_dir)
+            sshd.ensure_host_key(directory / "ssh")
         config = NodeConfig(name=spec.name, address=spec.address, fqdn=spec.fqdn, node_dir=str(directory),
                             cert=str(cert), key=str(key), ca_cert=str(ca), realm=self.seed.realm,
-                            netbios=self.seed.netbios, dc_host=self.seed.dc_fqdn, delay=delay)
+                            netbios=self.seed.netbios, dc_host=self.seed.dc_fqdn, delay=delay,
+                            lab_ssh_dir=str(self.ssh_dir) if ssh else "")
         config.dump(directory / "node.json")
         return config
 
@@ -281,11 +299,12 @@ class NodeFleet:
         self.stop_nodes(wanted)       # a stale process of these nodes (lost pid file or port), if any
         launched = []
         for spec in wanted:
-            busy = _port_open(spec.address, WSMAN_PORT, 0.2)
-            if busy:
-                raise LabError("%s:%d is already taken by another process; stop it first" % (spec.address, WSMAN_PORT))
+            for port in (WSMAN_PORT, WSMAN_HTTP_PORT, SSH_PORT):
+                if _port_open(spec.address, port, 0.2):
+                    raise LabError("%s:%d is already taken by another process; stop it first" % (spec.address, port))
             config = self.prepare(spec)
             launched.append((config, self.launch(config, self.keytab_path(spec) if spec.computer_account else None)))
+        self.write_known_hosts()
         # The acceptor reads its keytab at each Kerberos login: export while the processes start.
         try:
             self.export_keytabs(wanted)
@@ -296,6 +315,14 @@ class NodeFleet:
                 process.kill()
             raise
         return wanted
+
+    def write_known_hosts(self) -> None:
+        """Every node's SSH host key under its names and address (what the inventory's ssh connection checks)."""
+        lines = [sshd.known_hosts_line(self.node_dir(spec) / "ssh", [spec.fqdn, spec.short, spec.address])
+                 for spec in self.specs() if (self.node_dir(spec) / "ssh" / "ssh_host_ed25519_key.pub").exists()]
+        if lines:
+            self.ssh_dir.mkdir(parents=True, exist_ok=True)
+            self.known_hosts.write_text("".join(lines))
 
     @staticmethod
     def stop_pids(targets: list[tuple[int | None, Path, str]], timeout: float = STOP_TIMEOUT) -> None:
@@ -385,6 +412,10 @@ class NodeFleet:
             "LAB_NODES": " ".join("%s=%s" % (spec.name, spec.address) for spec in specs),
             "LAB_NODE_LOGS": " ".join(str(self.log_path(spec)) for spec in specs),
             "LAB_NODE_CONFIGS": " ".join(str(self.application_host_config(spec)) for spec in specs),
+            "LAB_CONNECTIONS": " ".join(CONNECTIONS),
+            "LAB_TRANSPORTS": " ".join(dict.fromkeys(t for kind in TRANSPORTS.values() for t in kind)),
+            "LAB_SSH_KEY": str(self.ssh_dir / "id_ed25519"),
+            "LAB_SSH_KNOWN_HOSTS": str(self.known_hosts),
         }
 
     def inventory(self) -> dict:
@@ -400,31 +431,63 @@ class NodeFleet:
         bench = self.bench_specs()
         if bench:
             children["bench_nodes"] = {"hosts": {spec.name: {"ansible_host": spec.fqdn} for spec in bench}}
-        lab_vars = {
-            "ansible_connection": "winrm",
-            "ansible_port": WSMAN_PORT,
-            "ansible_winrm_scheme": "https",
-            "ansible_winrm_transport": "ntlm",
-            # A UPN works with all three transports (kinit needs one for kerberos).
-            "ansible_user": "Administrator@%s" % self.seed.realm,
-            "ansible_password": self.seed.admin_password,
-            "ansible_winrm_server_cert_validation": "validate",
-            "ansible_winrm_ca_trust_path": str(self.dc.tls_dir / "ca.pem"),
-            # Ansible runs kinit with an empty environment: let it see the lab's krb5.conf.
-            "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
-        }
+        lab_vars = connection_vars(self.seed.realm, self.seed.admin_password, self.dc.tls_dir / "ca.pem",
+                                   self.ssh_dir / "id_ed25519", self.known_hosts)
         return {"all": {"children": {
             "windows": {"children": {"lab_nodes": {"children": children, "vars": lab_vars}}},
         }}}
 
     def write_inventory(self) -> Path:
-        header = ("# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n"
-                  "# Kerberos: set ansible_winrm_transport: kerberos and export KRB5_CONFIG\n"
-                  "# (eval \"$(make -s lab-env)\").\n"
-                  "# WinRM message encryption is not needed over HTTPS: pywinrm's default (auto) leaves it off.\n")
+        header = "# The webfarm.winauth lab's web nodes, written by `make lab-up`; do not edit.\n" + "".join(
+            "# %s\n" % line for line in connection_hint(self.seed.realm))
         text = header + yaml.safe_dump(self.inventory(), default_flow_style=False, sort_keys=False)
         _write_private(self.inventory_path, text)
         return self.inventory_path
+
+
+def connection_hint(realm: str) -> list[str]:
+    """How to pick a way into the nodes, for the inventory's header and ``make -s lab-env`` (comment lines)."""
+    return ["The way in: ansible-playbook -i \"$LAB_INVENTORY\" ... "
+            "-e lab_connection=CONNECTION -e lab_transport=TRANSPORT",
+            "lab_connection: %s (the first is the default)" % " | ".join(CONNECTIONS),
+            "lab_transport: %s (the first is the default)" % " | ".join(TRANSPORTS["winrm"]),
+            "  over ssh: %s (the default ntlm means key, kerberos means gssapi)" % " | ".join(TRANSPORTS["ssh"]),
+            "Kerberos needs KRB5_CONFIG (eval \"$(make -s lab-env)\"); ssh with gssapi a ticket first",
+            "(kinit Administrator@%s). Over HTTP every WinRM/PSRP message is encrypted (auto)." % realm]
+
+
+def connection_vars(realm: str, password: str, ca_cert: Path, ssh_key: Path, known_hosts: Path) -> dict:
+    """The lab group's connection variables: one inventory for every way in, picked by lab_connection/lab_transport."""
+    table = "{{ %s[lab_connection] }}"
+    kinds = {name: kind for name, (kind, _scheme, _port) in CONNECTIONS.items()}
+    schemes = {name: scheme for name, (_kind, scheme, _port) in CONNECTIONS.items()}
+    ports = {name: port for name, (_kind, _scheme, port) in CONNECTIONS.items()}
+    ssh_common = "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes " % known_hosts
+    return {
+        "lab_connection": "winrm_https",
+        "lab_transport": "ntlm",
+        "ansible_connection": table % json.dumps(kinds, sort_keys=False),
+        "ansible_port": table % json.dumps(ports, sort_keys=False),
+        "ansible_shell_type": "powershell",
+        # A UPN works with every transport (kinit needs one for kerberos; the lab's sshd knows it too).
+        "ansible_user": "Administrator@%s" % realm,
+        # winrm and psrp read it (ansible_password would make ssh ask for sshpass: ssh uses the key or a ticket).
+        "ansible_winrm_password": password,
+        "ansible_winrm_scheme": table % json.dumps(schemes, sort_keys=False),
+        "ansible_winrm_transport": "{{ lab_transport }}",
+        "ansible_winrm_server_cert_validation": "validate",
+        "ansible_winrm_ca_trust_path": str(ca_cert),
+        # Ansible runs kinit with an empty environment: let it see the lab's krb5.conf.
+        "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
+        "ansible_psrp_protocol": table % json.dumps(schemes, sort_keys=False),
+        "ansible_psrp_auth": "{{ lab_transport }}",
+        "ansible_psrp_cert_validation": "validate",
+        "ansible_psrp_ca_cert": str(ca_cert),
+        "ansible_ssh_private_key_file": str(ssh_key),
+        "ansible_ssh_common_args": "{{ %s + ('-o GSSAPIAuthentication=yes -o PreferredAuthentications=gssapi-with-mic'"
+                                   " if lab_transport in ['kerberos', 'gssapi'] else '-o GSSAPIAuthentication=no "
+                                   "-o PreferredAuthentications=publickey') }}" % json.dumps(ssh_common),
+    }
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -22,8 +22,11 @@ from pathlib import Path
 
 BINDEP = Path(__file__).resolve().parents[3] / "bindep.txt"
 
-# Debian starts the daemons it installs; the lab runs its own on its own addresses.
+# Debian starts the daemons it installs; the lab runs its own on its own addresses. While it installs, a
+# policy-rc.d forbids starting any (so no sshd of the machine's appears on port 22); these are stopped afterwards
+# in case a machine without that mechanism started them. sshd is never stopped: the machine may have its own.
 PACKAGED_DAEMONS = ("samba-ad-dc", "smbd", "nmbd", "winbind", "haproxy")
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ NEEDS = (
     Need("graphviz", command="dot", why="renders the farm audit's picture"),
     Need("curl", command="curl", why="a real NTLM/Negotiate client in the tests"),
     Need("firefox-esr", command="firefox-esr", why="renders the change plan's HTML page in the tests (headless)"),
+    Need("openssh-server", path="/usr/sbin/sshd", why="the lab nodes' SSH listeners"),
+    Need("libnss-wrapper", path="/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+         why="lets the lab's sshd know the domain's user names"),
 )
 
 
@@ -104,8 +110,16 @@ def install(packages: list[str]) -> None:
     print("installing Debian packages: %s" % " ".join(packages), flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    own_policy = not POLICY_RC_D.exists()
+    if own_policy:
+        POLICY_RC_D.write_text("#!/bin/sh\n# written by the webfarm.winauth lab while it installs packages\nexit 101\n")
+        POLICY_RC_D.chmod(0o755)
+    try:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True,
+                       env=env, stdout=subprocess.DEVNULL)
+    finally:
+        if own_policy:
+            POLICY_RC_D.unlink(missing_ok=True)
     for unit in PACKAGED_DAEMONS:
         subprocess.run(["systemctl", "stop", unit], check=False, capture_output=True)
 

@@ -9,8 +9,10 @@ bodies and sends back what it returns. Commands are executed by a callable the
 node supplies (the dispatch to the lab twin).
 
 Operations: Create (a shell), Command, Send (stdin), Receive, Signal and Delete
-on the ``.../windows/shell/cmd`` resource. Anything else gets the SOAP fault a
-Windows host would send.
+on the ``.../windows/shell/cmd`` resource. Other shell resources (PowerShell
+Remoting, ``winauth_lab.psrp``) are served by the handlers the node registers
+in ``ShellHost.resources``. Anything else gets the SOAP fault a Windows host
+would send.
 """
 
 from __future__ import annotations
@@ -201,6 +203,8 @@ class ShellHost:
         self._start = start
         self._lock = threading.Lock()
         self._shells: dict[str, Shell] = {}
+        # resource URI (lower case) -> handler(request, user, endpoint, caller) -> response envelope
+        self.resources: dict[str, Callable[[Request, str, str, object], bytes]] = {}
 
     @property
     def shell_count(self) -> int:
@@ -222,11 +226,15 @@ class ShellHost:
 
     # -- operations ---------------------------------------------------------
     def _handle(self, request: Request, user: str, endpoint: str, caller: object) -> bytes:
+        resource = self.resources.get(request.resource_uri.lower())
+        if resource is not None:
+            return resource(request, user, endpoint, caller)
         if request.resource_uri != SHELL_URI:
             raise WSManFault("s:Sender", "w:DestinationUnreachable", ERROR_WSMAN_RESOURCE_NOT_FOUND,
                              "The WS-Management service cannot process the request. The resource URI %s is not "
                              "served by this lab node: it offers only the Windows shell (%s) that pywinrm and "
-                             "Ansible's winrm connection use." % (request.resource_uri or "(none)", SHELL_URI))
+                             "Ansible's winrm connection use, and PowerShell remoting (psrp)."
+                             % (request.resource_uri or "(none)", SHELL_URI))
         if request.action == ACTION_CREATE:
             return self._create(request, user, endpoint)
         if request.action == ACTION_COMMAND:

@@ -173,10 +173,14 @@ class ConfigEngine:
 
     def __init__(self, data: bytes) -> None:
         self.doc = XmlDocument(data)
+        self._declared: dict[str, dict[str, str]] | None = None
 
     # -- declarations and addressing ---------------------------------------------------------
 
     def declarations(self) -> dict[str, dict[str, str]]:
+        """The declared sections (edits never change <configSections>: computed once per engine)."""
+        if self._declared is not None:
+            return self._declared
         declared: dict[str, dict[str, str]] = {}
         sections = self.doc.root.find("configSections")
 
@@ -191,6 +195,7 @@ class ConfigEngine:
                     }
         if sections is not None:
             walk(sections, "")
+        self._declared = declared
         return declared
 
     def section(self, path: t.Any) -> t.Any:

@@ -15,7 +15,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
@@ -32,6 +32,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
+from winauth_lab import hostexec
 from winauth_lab.iis import initial_config
 from winauth_lab.remote import NodeContext, dispatch
 
@@ -58,9 +59,10 @@ class InProcessNode:
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         del sudoable
         self.commands.append((cmd, in_data or b""))
-        parts = cmd.split(" ")
-        script = base64.b64decode(parts[parts.index("-EncodedCommand") + 1]).decode("utf-16-le")
-        return dispatch(script, in_data or b"", self.node)
+        if not cmd.startswith("PowerShell "):       # as ansible-core's winrm does: encode what is not encoded
+            cmd = self._shell._encode_script(cmd, as_list=False, strict_mode=False, preserve_rc=False)
+        result = hostexec.run_winrs(cmd, in_data or b"", lambda script, text: dispatch(script, text, self.node))
+        return result.rc, result.stdout, result.stderr
 
 
 class WebAuthProbe(IISAction):
@@ -147,8 +149,9 @@ def test_each_call_is_one_command_with_stub_and_stdin(node: NodeContext) -> None
     commands = action._connection.commands
     assert len(commands) == 2
     for cmd, stdin in commands:
-        assert cmd.startswith("PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand ")
-        assert len(cmd) < 8000
+        # winrm encodes every command it is given (ansible-core 2.16 to 2.19): the runner hands it the stub
+        assert cmd.startswith("$WinauthScript = @{ Id = 'iis_config'")
+        assert len(action._connection._shell._encode_script(cmd, strict_mode=False, preserve_rc=False)) < 8000
         script_line, request_line = stdin.decode("ascii").splitlines()
         assert "$WinauthScript = @{ Id = 'iis_config'" in base64.b64decode(script_line).decode("utf-8")
         assert json.loads(request_line)["op"] in ("read", "apply")
@@ -202,3 +205,42 @@ def test_companion_scripts(node: NodeContext) -> None:
     holders = runner.user_rights(["SeBatchLogonRight"])["SeBatchLogonRight"]
     assert {"sid": "S-1-5-32-568", "name": "BUILTIN\\IIS_IUSRS"} in holders
     assert runner.calls == 2
+
+
+class BrokenConnection(InProcessNode):
+    """A connection whose command fails the way its plugin reports it (a lost host)."""
+
+    def __init__(self, node: NodeContext, transport: str, error: Exception) -> None:
+        super().__init__(node)
+        self.transport, self.error = transport, error
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        raise self.error
+
+
+SSH_LOST = AnsibleConnectionFailure('Data could not be sent to remote host "127.0.0.21". Make sure this host can be '
+                                    'reached over ssh: Connection to 127.0.0.21 closed by remote host.')
+
+
+@pytest.mark.parametrize("transport,error,expected", [
+    ("winrm", ConnectionResetError(104, "Connection reset by peer"),
+     "lost the connection to 127.0.0.21 while running webfarm.winauth's iis_config script ([Errno 104] Connection "
+     "reset by peer); the host may have gone down or restarted its WinRM service"),
+    ("ansible.builtin.psrp", ConnectionResetError(104, "Connection reset by peer"),
+     "lost the connection to 127.0.0.21 while running webfarm.winauth's iis_config script"),
+    ("ssh", SSH_LOST, "the SSH connection to 127.0.0.21 failed while running webfarm.winauth's iis_config script "
+     "(Data could not be sent to remote host \"127.0.0.21\". Make sure this host can be reached over ssh: Connection "
+     "to 127.0.0.21 closed by remote host.); the host may have gone down, be unreachable or have restarted its SSH "
+     "service"),
+    # winrm and psrp report what they detect (a refused login, a timeout) clearly themselves: left as they say it
+    ("winrm", AnsibleConnectionFailure("ntlm: the specified credentials were rejected by the server"),
+     "ntlm: the specified credentials were rejected by the server"),
+])
+def test_a_connection_lost_during_a_call_names_the_host_and_script(node: NodeContext, transport: str,
+                                                                   error: Exception, expected: str) -> None:
+    action = make(WebAuthProbe, node, {})
+    action._connection = BrokenConnection(node, transport, error)
+    action._play_context.remote_addr = "127.0.0.21"
+    with pytest.raises(AnsibleConnectionFailure) as failure:
+        RemoteRunner(action).run("iis_config", {"op": "read", "sections": []})
+    assert str(failure.value).startswith(expected), str(failure.value)
