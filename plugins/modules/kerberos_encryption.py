@@ -120,6 +120,19 @@ previous_flags:
   type: list
   elements: str
   sample: [RC4-HMAC]
+supported_encryption_types_before:
+  description:
+    - C(msDS-SupportedEncryptionTypes) before the task; null when the attribute was not set (which a
+      rollback puts back by clearing it, so the KDC's default applies again).
+    - The change plan's journal (M(webfarm.winauth.change_plan) callback) records it.
+  returned: success
+  type: int
+  sample: 4
+object_sid:
+  description: The account's objectSid, which names it in the change plan's journal.
+  returned: success
+  type: str
+  sample: S-1-5-21-1004336348-1177238915-682003330-1105
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encryption import (  # noqa: E402

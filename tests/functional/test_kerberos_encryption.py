@@ -17,6 +17,7 @@ from harness.directory import (
     ldb_values,
     new_token,
     set_supported_enctypes,
+    sid_of,
     snapshot,
 )
 
@@ -66,6 +67,8 @@ def test_an_rc4_pinned_account_is_set_to_aes_with_check_mode_and_diff_by_flag_na
         "msDS-SupportedEncryptionTypes: 0x20018 (AES128-CTS-HMAC-SHA1-96, AES256-CTS-HMAC-SHA1-96, "
         "Compound-identity-supported)\n")
     assert predicted["previous_flags"] == ["RC4-HMAC", "Compound-identity-supported"]
+    assert predicted["supported_encryption_types_before"] == 0x20004    # what the journal keeps for the way back
+    assert predicted["object_sid"] == sid_of(name)
 
     applied, again = run_tasks([task(MODULE, {"account": name}, diff=True), task(MODULE, {"account": name})], env)
     assert not applied.failed and applied.changed and not applied.warnings, applied.msg
@@ -82,6 +85,7 @@ def test_rc4_only_by_explicit_choice_and_warned_with_the_cve(env, account):
                                 diff=True)], env)
     assert not chosen.failed and chosen.changed, chosen.msg
     assert "not set (absent): the KDC's default applies" in chosen.result["diff"]["before"]
+    assert chosen["supported_encryption_types_before"] is None and chosen["previous_flags"] == []
     assert chosen["flags"] == ["RC4-HMAC", "AES128-CTS-HMAC-SHA1-96", "AES256-CTS-HMAC-SHA1-96"]
     assert stored(name) == ["28"]
     (warning,) = chosen.warnings

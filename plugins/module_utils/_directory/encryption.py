@@ -61,4 +61,5 @@ def ensure_encryption(conn: Directory, task: EncryptionTask, ciphers: int, check
         diff={"before": render(account.dn, plan.before), "after": render(account.dn, plan.after)},
         result={"dn": account.dn, "sam_account_name": account.sam_account_name,
                 "supported_encryption_types": plan.after, "flags": flag_names(plan.after),
-                "previous_flags": flag_names(plan.before)})
+                "previous_flags": flag_names(plan.before), "supported_encryption_types_before": plan.before,
+                "object_sid": account.sid})

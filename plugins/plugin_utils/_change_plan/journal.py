@@ -10,9 +10,9 @@ delegation's ``before``, ``links_before``, the IIS actions' ``before``/``after``
 from their code. An object changed by several tasks keeps the first task's before and the last
 task's after: what a rollback restores and what it expects to find. A secret is never a value
 here: a password change is an entry that says "changed" and cannot be restored. ``object`` is the
-key the plan's changes use (``iis:...``, ``gpo:<name>...``, ``delegation:<account>``); SPNs are
-journalled per account (``spn-account:<SID>``, a move touches two), each listing the plan's
-``spn:<value>`` objects it covers in ``changes``. A task that failed
+key the plan's changes use (``iis:...``, ``gpo:<name>...``, ``delegation:<account>``,
+``encryption:<account>``); SPNs are journalled per account (``spn-account:<SID>``, a move touches
+two), each listing the plan's ``spn:<value>`` objects it covers in ``changes``. A task that failed
 may have written part of its change; it is listed in ``unrecorded`` with what it says.
 """
 
@@ -70,6 +70,18 @@ def _delegation(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]
     account = _lower(r.get("sam_account_name") or r.get("dn"))
     return [_entry(obs, "delegation:%s" % account, "delegation", r["before"], after,
                    account={"dn": r.get("dn"), "sam_account_name": r.get("sam_account_name")})]
+
+
+def _encryption(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """msDS-SupportedEncryptionTypes as a number (None: not set, the KDC's default) and by name."""
+    if "supported_encryption_types_before" not in r:
+        return []
+    return [_entry(obs, "encryption:%s" % _lower(r.get("sam_account_name") or r.get("dn")), "kerberos_encryption",
+                   {"supported_encryption_types": r["supported_encryption_types_before"],
+                    "flags": r.get("previous_flags")},
+                   {"supported_encryption_types": r.get("supported_encryption_types"), "flags": r.get("flags")},
+                   account={"dn": r.get("dn"), "sam_account_name": r.get("sam_account_name"),
+                            "object_sid": r.get("object_sid")})]
 
 
 def _gpo(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
@@ -149,7 +161,8 @@ def _policy(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
 
 
 _BUILDERS: dict[str, t.Callable[[Observation, dict[str, t.Any]], list[dict[str, t.Any]]]] = {
-    "spn": _spn, "delegation": _delegation, "gpo": _gpo, "gpo_user_rights": _rights, "gpo_link": _link,
+    "spn": _spn, "delegation": _delegation, "kerberos_encryption": _encryption, "gpo": _gpo,
+    "gpo_user_rights": _rights, "gpo_link": _link,
     "web_auth": _iis, "arr_farm": _iis, "app_pool": _app_pool, "policy_refresh": _policy,
 }
 
@@ -187,7 +200,7 @@ def build(observations: t.Iterable[Observation]) -> dict[str, t.Any]:
     for (_scope, _obj), entry in entries.items():
         entry.pop("task", None)
         entry.setdefault("restorable", True)
-        if entry["kind"] in ("spn_account", "delegation", "gpo", "user_right", "gpo_link"):
+        if entry["kind"] in ("spn_account", "delegation", "kerberos_encryption", "gpo", "user_right", "gpo_link"):
             entry["plane"] = "directory"
         else:
             entry["plane"] = "node"

@@ -105,6 +105,28 @@ def test_directory_modules_journal_their_before_keys() -> None:
     assert {e["plane"] for e in (delegation, gpo, right, link)} == {"directory"}
 
 
+def test_kerberos_encryption_journals_the_number_before_and_unset_as_null() -> None:
+    """Unset and 0 differ for a rollback (clear the attribute, or write 0); the plan's key names the account."""
+    def result(before, before_flags):
+        return {"changed": True, "dn": CAM_SVC, "sam_account_name": "cam-svc", "object_sid": "S-1-5-21-1-2-3-1105",
+                "supported_encryption_types": 24, "flags": ["AES128-CTS-HMAC-SHA1-96", "AES256-CTS-HMAC-SHA1-96"],
+                "previous_flags": before_flags, "supported_encryption_types_before": before}
+
+    unset, = entries([obs("SERVER1", "AES", "kerberos_encryption", result(None, []), delegated=True)])
+    assert unset["object"] == "encryption:cam-svc" and unset["kind"] == "kerberos_encryption"
+    assert unset["plane"] == "directory" and unset["restorable"] is True
+    assert unset["before"] == {"supported_encryption_types": None, "flags": []}
+    assert unset["after"]["supported_encryption_types"] == 24
+    assert unset["account"] == {"dn": CAM_SVC, "sam_account_name": "cam-svc", "object_sid": "S-1-5-21-1-2-3-1105"}
+    rc4, = entries([obs("SERVER1", "AES", "kerberos_encryption", result(4, ["RC4-HMAC"]), delegated=True)])
+    assert rc4["before"] == {"supported_encryption_types": 4, "flags": ["RC4-HMAC"]}
+    # The journal's key is the one the plan's change uses, so plan, record and journal line up.
+    record = document.build("record", [obs("SERVER1", "AES", "kerberos_encryption", result(4, ["RC4-HMAC"]),
+                                           delegated=True)], dict(META, mode={"check": False, "diff": True}))
+    assert [e["object"] for e in record["journal"]["entries"]] == [rc4["object"]]
+    assert '"object": "%s"' % rc4["object"] in json.dumps(record["directory"])
+
+
 def test_a_deleted_gpo_is_journalled_as_not_restorable() -> None:
     deleted = obs("SERVER1", "gpo", "gpo", {
         "changed": True, "guid": GUID, "name": "Old", "dn": "CN=x", "version": 3, "unlinked": [WEB_SERVERS],
