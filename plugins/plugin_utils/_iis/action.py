@@ -24,6 +24,7 @@ import typing as t
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction, action_failure
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.contract import RemoteError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 
 
@@ -49,6 +50,10 @@ class IISAction(WinauthAction):
             changed = plan.changed
             if plan.edits and not self._task.check_mode:
                 changed = bool(runner.apply(plan.edits).get("changed"))
+        except RemoteError as exc:
+            # A runtime edit that failed after the commit: the host did change, so the failure says changed.
+            extra = {"changed": True, "committed": True} if exc.committed else {}
+            raise action_failure(exc, remote_calls=runner.calls, **extra) from None
         except WinauthError as exc:
             raise action_failure(exc, remote_calls=runner.calls) from None
         result.update(self.report(args, states, plan))

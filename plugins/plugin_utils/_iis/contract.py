@@ -60,14 +60,23 @@ FIXES: dict[str, str] = {
     "unsupported_operation": "remove or clear the items at the level that defines them",
     "iis_not_installed": "install the Web-Server role (IIS) with its management tools on the host",
     "secedit_failed": "run the task as a local administrator",
-    "runtime_failed": "check the application pool's identity and the Windows event log (WAS); the configuration "
-                      "edits of the same request were committed if the error says committed",
+    "runtime_failed": "check the application pool's identity and the Windows event log (WAS), then run the task "
+                      "again; when the configuration was committed, a rerun finds it in place and may plan no "
+                      "runtime step: then recycle the pool (webfarm.winauth.app_pool with state=restarted)",
     "internal_error": "see the message; the remote script failed unexpectedly",
 }
 
 
 class RemoteError(WinauthError):
-    """A structured error a remote script returned (or a response that breaks the contract)."""
+    """A structured error a remote script returned (or a response that breaks the contract).
+
+    ``committed`` in its context (runtime edits only) says whether the request's configuration edits were
+    committed before the error: then the host has changed, and the task reports ``changed`` with the failure.
+    """
+
+    @property
+    def committed(self) -> bool:
+        return self.context.get("committed") is True
 
     def __init__(self, code: str, message: str, context: dict[str, t.Any] | None = None) -> None:
         self.code = code
@@ -93,6 +102,10 @@ class RemoteError(WinauthError):
         if where:
             text += " in " + ", ".join(where)
         text += ": %s" % self.message.rstrip(".")
+        if self.context.get("committed") is True:
+            text += ", after this request's configuration edits were committed (they stay written)"
+        elif self.context.get("committed") is False and self.code == "runtime_failed":
+            text += " (no configuration edit was committed)"
         fix = FIXES.get(self.code)
         if fix:
             text += ". Fix: %s" % fix

@@ -172,27 +172,31 @@ def _apply(engine: ConfigEngine, edits: t.Any, node: t.Any, config_path: Path,
             exc.context["edit"] = config_edits[exc.context["edit"]][0]
         raise
     results = [dict(r, index=config_edits[r["index"]][0]) for r in result["results"]]
-    # Runtime edits act on the configuration as committed: check them all before anything is written.
+    # As on Windows: the configuration is committed first, then the runtime edits run in order; one that IIS
+    # refuses stops the request there, and its error says whether configuration was committed before it.
+    if result["committed"]:
+        atomic_write(config_path, engine.doc.to_bytes())
     store = runtime.load(node.node_dir)
     runtime.prune(store, before, engine)
     planned = []
-    for index, op, kind, name in addressed:
-        try:
-            state = runtime.state_of(engine, store, kind, name)
-            if state is None:
-                raise RemoteError("item_not_found", "no %s named %r (after this request's configuration edits)"
-                                  % (kind[2], name), section=edits[index].get("section"), path=edits[index].get("path"))
-            after = runtime.change(state, op, kind[2], name)
-        except RemoteError as exc:
-            exc.context["edit"] = index
-            raise
-        store[kind[0]][name.lower()] = after
-        changed = op == "recycle" or state != after
-        planned.append({"index": index, "changed": changed, "before": state, "after": after})
-    if result["committed"]:
-        atomic_write(config_path, engine.doc.to_bytes())
-    if planned or result["committed"]:
-        runtime.dump(node.node_dir, store, atomic_write)
+    try:
+        for index, op, kind, name in addressed:
+            try:
+                state = runtime.state_of(engine, store, kind, name)
+                if state is None:
+                    raise RemoteError("item_not_found", "no %s named %r (after this request's configuration edits)"
+                                      % (kind[2], name), section=edits[index].get("section"),
+                                      path=edits[index].get("path"))
+                after = runtime.change(state, op, kind[2], name)
+            except RemoteError as exc:
+                exc.context.update(edit=index, committed=result["committed"])
+                raise
+            store[kind[0]][name.lower()] = after
+            changed = op == "recycle" or state != after
+            planned.append({"index": index, "changed": changed, "before": state, "after": after})
+    finally:
+        if planned or result["committed"]:
+            runtime.dump(node.node_dir, store, atomic_write)
     results = sorted(results + planned, key=lambda r: r["index"])
     changed = any(r["changed"] for r in results)
     record["changed"] = changed

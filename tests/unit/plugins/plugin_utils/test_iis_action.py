@@ -244,3 +244,50 @@ def test_a_connection_lost_during_a_call_names_the_host_and_script(node: NodeCon
     with pytest.raises(AnsibleConnectionFailure) as failure:
         RemoteRunner(action).run("iis_config", {"op": "read", "sections": []})
     assert str(failure.value).startswith(expected), str(failure.value)
+
+
+class StoppedAfterTheRead(InProcessNode):
+    """Someone stops DefaultAppPool between the task's read and its apply (another admin, WAS rapid-fail)."""
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        if len(self.commands) == 1:
+            from winauth_lab.iis import runtime  # pylint: disable=import-outside-toplevel
+
+            store = runtime.load(self.node.node_dir)
+            store["applicationPools"]["defaultapppool"] = "Stopped"
+            runtime.dump(self.node.node_dir, store, lambda path, data: path.write_bytes(data))
+        return super().exec_command(cmd, in_data, sudoable)
+
+
+def test_a_runtime_step_refused_after_the_commit_fails_the_task_as_changed_and_says_committed(
+        node: NodeContext) -> None:
+    """Issue: IIS commit, then the recycle fails; the task must say both (changed, and that the edits stay)."""
+    from ansible_collections.webfarm.winauth.plugins.action.app_pool import (  # pylint: disable=import-outside-toplevel
+        ActionModule as AppPool,
+    )
+
+    action = make(AppPool, node, {"name": "DefaultAppPool", "state": "recycled", "start_mode": "AlwaysRunning"})
+    action._connection = StoppedAfterTheRead(node)
+    with pytest.raises(AnsibleActionFail) as caught:
+        action.run(task_vars={})
+    message, result = caught.value.message, caught.value.result
+    assert "runtime_failed" in message and "cannot recycle application pool 'DefaultAppPool': it is Stopped" in message
+    assert "after this request's configuration edits were committed (they stay written)" in message
+    assert "state=restarted" in message and "\n" not in message
+    assert result["changed"] is True and result["committed"] is True and result["remote_calls"] == 2
+    # As on Windows: the configuration edit was committed before the refused recycle.
+    assert 'startMode="AlwaysRunning"' in node.application_host_config.read_text(encoding="utf-8")
+
+
+def test_a_runtime_step_refused_without_a_commit_is_not_changed(node: NodeContext) -> None:
+    from ansible_collections.webfarm.winauth.plugins.action.app_pool import (  # pylint: disable=import-outside-toplevel
+        ActionModule as AppPool,
+    )
+
+    before = node.application_host_config.read_bytes()
+    action = make(AppPool, node, {"name": "DefaultAppPool", "state": "recycled"})
+    action._connection = StoppedAfterTheRead(node)
+    with pytest.raises(AnsibleActionFail) as caught:
+        action.run(task_vars={})
+    assert "(no configuration edit was committed)" in caught.value.message
+    assert "changed" not in caught.value.result and node.application_host_config.read_bytes() == before
