@@ -103,8 +103,9 @@ class ActionModule(WinauthAction):
         else:
             nodes = _snapshots(args["nodes"])
             scope = "farm"
+        options = ConnectionOptions.from_params(args)
         try:
-            with connect(ConnectionOptions.from_params(args)) as conn:
+            with connect(options) as conn:
                 directory = read_directory(conn, farm, nodes)
         except WinauthError as exc:
             raise AnsibleActionFail("farm_audit: reading the directory failed: %s" % exc,
@@ -117,7 +118,7 @@ class ActionModule(WinauthAction):
                       ownership=ownership(farm, nodes, directory), remote_calls=calls)
         if scope == "node":
             result["node"] = nodes[0]
-        self.add_warnings(result, directory.get("warnings") or [])
+        self.add_warnings(result, options.warnings() + (directory.get("warnings") or []))
         if args["report_dir"]:
             result["files"] = self._write(args["report_dir"], farm, nodes, directory, findings, text,
                                           nodes[0]["host"] if scope == "node" else farm["name"])

@@ -72,8 +72,10 @@ options:
       - V(starttls) connects in clear text to port 389 and upgrades with the StartTLS extended operation
         before anything else is sent.
       - V(none) sends LDAP in clear text. It is refused for O(auth=simple) and O(auth=ntlm), which
-        would expose the password or an unsigned session; O(auth=kerberos) with V(none) only works
-        against DCs that do not require LDAP signing.
+        would expose the password or an unsigned session. O(auth=kerberos) with V(none) is refused
+        too unless O(allow_unsigned_ldap=true), because the collection adds no SASL signing and the session
+        would be neither signed nor encrypted; and it only works against DCs that do not require
+        LDAP signing.
       - Can also be set with E(WINAUTH_AD_TLS).
     type: str
     choices: [ldaps, starttls, none]
@@ -97,6 +99,16 @@ options:
       - Can also be set with E(WINAUTH_AD_CONNECT_TIMEOUT).
     type: int
     default: 10
+  allow_unsigned_ldap:
+    description:
+      - Accept O(auth=kerberos) with O(tls=none), that is LDAP in clear text, neither signed nor encrypted
+        (the collection implements no SASL integrity layer), so anyone on the network path can read
+        the session and change what the task writes. The task warns when it is used.
+      - Only for a DC that does not require LDAP signing and cannot offer TLS; prefer O(tls=ldaps)
+        or O(tls=starttls).
+      - Can also be set with E(WINAUTH_AD_ALLOW_UNSIGNED_LDAP).
+    type: bool
+    default: false
 notes:
   - "The directory modules run where the task runs, usually the controller
     (C(delegate_to: localhost) or a C(localhost) play), and need the Python packages

@@ -155,10 +155,20 @@ def test_simple_bind_in_clear_text_is_refused_before_connecting(admin_connection
     assert result["msg"].startswith("auth=simple with tls=none is refused")
 
 
+def test_kerberos_in_clear_text_is_refused_before_connecting_unless_accepted(lab, kinit_ccache) -> None:
+    # Port 9 on the DC address is closed: the refusal must come before any connection attempt.
+    result = run_module(MODULE, {"server": lab["LAB_DC_HOSTNAME"], "auth": "kerberos", "tls": "none", "port": 9},
+                        env=kinit_ccache)
+    assert result.failed
+    assert result["msg"].startswith("auth=kerberos with tls=none is refused: the collection adds no SASL signing")
+    assert "allow_unsigned_ldap=true" in result["msg"]
+
+
 def test_dc_requiring_strong_auth_refuses_kerberos_without_tls(lab, kinit_ccache) -> None:
     # The lab DC runs with `ldap server require strong auth = allow_sasl_over_tls`, the
     # behaviour of a Windows DC that requires LDAP signing: unsigned SASL only inside TLS.
-    result = run_module(MODULE, {"server": lab["LAB_DC_HOSTNAME"], "auth": "kerberos", "tls": "none"}, env=kinit_ccache)
+    result = run_module(MODULE, {"server": lab["LAB_DC_HOSTNAME"], "auth": "kerberos", "tls": "none",
+                                 "allow_unsigned_ldap": True}, env=kinit_ccache)
     assert result.failed
     assert "the DC requires stronger authentication (LDAP signing or TLS): use tls=ldaps or tls=starttls" \
         in result["msg"]

@@ -43,10 +43,14 @@ class ADModule(AnsibleModule):
 
     def connect(self) -> Directory:
         """Connect and bind, or fail the task with the connection's one-line explanation."""
+        options = self.connection_options
         try:
-            return connect(self.connection_options)
+            conn = connect(options)
         except WinauthError as exc:
             fail_module(self, exc)
+        for warning in options.warnings():
+            self.warn(warning)
+        return conn
 
     def run(self, engine: t.Callable[[Directory], Outcome]) -> t.NoReturn:
         """Connect, run the engine with the connection, and finish the task with its outcome."""

@@ -39,6 +39,8 @@ AD_CONNECTION_ARGSPEC: dict[str, dict[str, t.Any]] = {
     "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["WINAUTH_AD_VALIDATE_CERTS"])},
     "ca_cert": {"type": "path", "fallback": (env_fallback, ["WINAUTH_AD_CA_CERT"])},
     "connect_timeout": {"type": "int", "default": 10, "fallback": (env_fallback, ["WINAUTH_AD_CONNECT_TIMEOUT"])},
+    "allow_unsigned_ldap": {"type": "bool", "default": False,
+                            "fallback": (env_fallback, ["WINAUTH_AD_ALLOW_UNSIGNED_LDAP"])},
 }
 
 
@@ -57,6 +59,7 @@ class ConnectionOptions:
     validate_certs: bool = True
     ca_cert: str | None = None
     connect_timeout: int = 10
+    allow_unsigned_ldap: bool = False
     _credential: Credential | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -73,6 +76,12 @@ class ConnectionOptions:
             raise InvalidInput("auth=%s with tls=none is refused: it would send the password (simple) or an "
                                "unsigned, unprotected session (ntlm) in clear text; use tls=ldaps or tls=starttls"
                                % self.auth)
+        if self.tls == "none" and self.auth == "kerberos" and not self.allow_unsigned_ldap:
+            raise InvalidInput("auth=kerberos with tls=none is refused: the collection adds no SASL signing or "
+                               "sealing, so every read and write of the task would cross the network unsigned and "
+                               "unencrypted (open to tampering); use tls=ldaps or tls=starttls, or set "
+                               "allow_unsigned_ldap=true (WINAUTH_AD_ALLOW_UNSIGNED_LDAP) to accept that against a "
+                               "DC that does not require LDAP signing")
         if self.auth in ("simple", "ntlm") and (not self.username or self.password is None):
             raise InvalidInput("auth=%s needs username and password (set them, or WINAUTH_AD_USERNAME and "
                                "WINAUTH_AD_PASSWORD)" % self.auth)
@@ -91,6 +100,14 @@ class ConnectionOptions:
                                "the DC certificates" % self.ca_cert)
         if self.port is not None and not 0 < self.port < 65536:
             raise InvalidInput("port=%s is not a TCP port (1-65535)" % self.port)
+
+    def warnings(self) -> list[str]:
+        """What a task using these options should warn about (after validate)."""
+        if self.tls == "none" and self.auth == "kerberos":
+            return ["allow_unsigned_ldap=true: this task's LDAP traffic to the DC is neither signed nor encrypted "
+                    "(auth=kerberos, tls=none); anyone on the path can read it and change what is written. Use "
+                    "tls=ldaps or tls=starttls"]
+        return []
 
     @property
     def effective_port(self) -> int:

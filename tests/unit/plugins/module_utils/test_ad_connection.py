@@ -38,8 +38,16 @@ def test_clear_text_refused_for_password_binds(auth: str) -> None:
         options.validate()
 
 
-def test_kerberos_without_tls_is_allowed_by_the_client() -> None:
-    ConnectionOptions(auth="kerberos", tls="none").validate()
+def test_kerberos_without_tls_needs_the_explicit_opt_in_and_then_warns() -> None:
+    """The collection adds no SASL integrity layer: Kerberos over plain LDAP would write unsigned."""
+    refused = ConnectionOptions(auth="kerberos", tls="none")
+    with pytest.raises(InvalidInput, match="auth=kerberos with tls=none is refused: .* set allow_unsigned_ldap=true"):
+        refused.validate()
+    accepted = ConnectionOptions(auth="kerberos", tls="none", allow_unsigned_ldap=True)
+    accepted.validate()
+    (warning,) = accepted.warnings()
+    assert "neither signed nor encrypted" in warning and "tls=ldaps" in warning
+    assert ConnectionOptions(auth="kerberos", tls="ldaps").warnings() == []
 
 
 @pytest.mark.parametrize("options, message", [
