@@ -121,3 +121,45 @@ def test_http_refuses_what_windows_refuses_and_reads_what_arrives_encrypted(lab)
         records = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
     assert [(r["listener"], r["encrypted"], r["auth"], r["script"]) for r in records] == [
         ("http", True, "ntlm", "refused")]
+
+
+UNPROTECTED = [("winrm_http", "ntlm", "ansible_winrm_message_encryption=never",
+                "WinRM over HTTP with ansible_winrm_message_encryption=never"),
+               ("psrp_http", "kerberos", "ansible_psrp_message_encryption=never",
+                "PSRP over HTTP with ansible_psrp_message_encryption=never"),
+               ("winrm_http", "ntlm", "ansible_winrm_transport=basic",
+                "WinRM over HTTP with ansible_winrm_transport=basic, which pywinrm cannot encrypt")]
+
+
+@pytest.mark.parametrize("connection,transport,variable,reason", UNPROTECTED,
+                         ids=["%s-%s" % (way[0], way[2].split("=")[0]) for way in UNPROTECTED])
+def test_a_password_is_never_sent_over_a_connection_that_does_not_protect_it(
+        lab, token, tmp_path, connection, transport, variable, reason) -> None:
+    """app_pool's password and web_auth's anonymous password: refused before the first remote command."""
+    from harness.connections import NODES, node_dir, play  # pylint: disable=import-outside-toplevel
+    from harness.nodes import NodeLog  # pylint: disable=import-outside-toplevel
+
+    secret = "Cn-Clear-%s-Pa55!" % token
+    logs = {node: NodeLog(node_dir(node) / "node.log") for node in NODES}
+    for log in logs.values():
+        log.mark()
+    tasks = {"tasks": [
+        {"webfarm.winauth.app_pool": {"name": "cc-%s" % token, "identity": "SpecificUser",
+                                      "username": "%s\\cam-svc" % lab["LAB_NETBIOS"], "password": "{{ cc_secret }}"}},
+        {"webfarm.winauth.web_auth": {"site": "Default Web Site", "anonymous": {
+            "enabled": True, "username": "%s\\cam-svc" % lab["LAB_NETBIOS"], "password": "{{ cc_secret }}"}}}]}
+    # The secret comes in as a variable, as a vault would give it (Ansible shows a failed task's source lines).
+    out, results = play(release_bin(None), tmp_path, "lb_nodes", tasks, connection, transport,
+                        connection_env(tmp_path, lab, transport), "-e", variable, "-e", "cc_secret=%s" % secret,
+                        "-vvv")
+    text = out.stdout + out.stderr
+    assert set(results) == set(NODES), text[-3000:]
+    assert secret not in text and secret not in json.dumps(results)
+    for node in NODES:
+        pool, anonymous = results[node]["r0"], results[node]["r1"]
+        for refused, option in ((pool, "password"), (anonymous, "anonymous.password")):
+            assert refused["failed"] and refused["remote_calls"] == 0, refused
+            assert "refusing to send %s" % option in refused["msg"] and reason in refused["msg"], refused["msg"]
+        # Nothing of either task reached the node: no command, no record in its log.
+        assert logs[node].records() == [], logs[node].records()
+        assert secret not in logs[node].path.read_text()

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible.errors import AnsibleActionFail
+
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction, action_failure
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.contract import RemoteError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.transport import set_secrets, unprotected
 
 
 class IISAction(WinauthAction):
@@ -43,6 +46,15 @@ class IISAction(WinauthAction):
         return {}
 
     def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+        secrets = set_secrets(self.ARGUMENT_SPEC, args)
+        reason = unprotected(self._connection) if secrets else None
+        if reason:
+            raise AnsibleActionFail(
+                "%s: refusing to send %s to %s over %s: the request would cross the network readable. Use HTTPS "
+                "(ansible_winrm_scheme=https or ansible_psrp_protocol=https, port 5986), or NTLM, Kerberos or CredSSP "
+                "with message encryption (ansible_winrm_transport / ansible_psrp_auth, message_encryption auto)"
+                % (self._task.action, " and ".join(secrets), self._play_context.remote_addr or "the host", reason),
+                result={"remote_calls": 0})
         runner = RemoteRunner(self)
         try:
             states = runner.read(self.targets(args))
