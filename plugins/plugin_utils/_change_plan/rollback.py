@@ -153,6 +153,16 @@ def _gpo_item(e: dict[str, t.Any]) -> Item:
     return Item(e, probe=("gpo", args), calls=[("gpo", args)])
 
 
+def _delegation_item(e: dict[str, t.Any]) -> Item:
+    args = dict(_delegation_args(e["before"] or {}), account=_account(e))
+    return Item(e, probe=("delegation", args), calls=[("delegation", args)])
+
+
+_BUILDERS: dict[str, t.Callable[[dict[str, t.Any]], Item]] = {
+    "delegation": _delegation_item, "kerberos_encryption": _encryption_item, "user_right": _right_item,
+    "gpo_link": _link_item, "gpo": _gpo_item}
+
+
 def plan(journal: dict[str, t.Any]) -> tuple[list[Item], list[dict[str, t.Any]]]:
     """The directory items in restore order, and the entries this release does not restore (with why)."""
     entries = [e for e in journal.get("entries") or [] if isinstance(e, dict)]
@@ -172,11 +182,7 @@ def plan(journal: dict[str, t.Any]) -> tuple[list[Item], list[dict[str, t.Any]]]
                 elif kind in ("user_right", "gpo_link") and _gpo_ref(e) in created:
                     built.append(Item(e, note="goes with the GPO the run created, which the rollback removes"))
                 else:
-                    built.append({"delegation": lambda x: Item(x, probe=("delegation", dict(
-                        _delegation_args(x["before"] or {}), account=_account(x))), calls=[("delegation", dict(
-                            _delegation_args(x["before"] or {}), account=_account(x)))]),
-                                  "kerberos_encryption": _encryption_item, "user_right": _right_item,
-                                  "gpo_link": _link_item, "gpo": _gpo_item}[kind](e))
+                    built.append(_BUILDERS[kind](e))
         for item in built:
             if not item.entry.get("restorable", True):
                 item.refusal = str(item.entry.get("reason") or "the journal marks it as not restorable")
@@ -259,3 +265,13 @@ def foreign_sources(items: list[Item], moved_from: t.Any) -> list[str]:
     ours = {str((i.entry.get("account") or {}).get("dn") or "").lower() for i in items
             if i.entry.get("kind") == "spn_account"}
     return [str(m.get("dn")) for m in moved_from or [] if str(m.get("dn") or "").lower() not in ours]
+
+
+def encryption_predicted(item: Item, predicted: t.Any) -> tuple[str, str]:
+    """The module writes only the cipher bits: restore only when its prediction is the number before, exactly."""
+    before = side_of(item, "before")
+    if predicted == before:
+        return "restore", "as the run left it"
+    return "refuse", ("msDS-SupportedEncryptionTypes would become %r, not %r as before the run (the module writes only "
+                      "the RC4/AES bits and keeps the others): set it back with your directory tools"
+                      % (predicted, before))
