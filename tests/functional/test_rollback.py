@@ -40,7 +40,8 @@ def webservers_gplink() -> str:
 
 def directory_state(gpo: str) -> dict:
     guids = gpo_named(gpo)
-    # replPropertyMetaData counts every write (a rollback is one); msDS-SupportedEncryptionTypes unset before the role cannot be cleared by this release (refused, asserted)
+    # replPropertyMetaData counts every write (a rollback is one); msDS-SupportedEncryptionTypes unset before the
+    # role cannot be cleared by this release (refused, asserted)
     account = "\n".join(line for line in snapshot("cam-svc", strict=False).splitlines()
                          if not line.lower().startswith(_UNCOMPARED))
     return {"cam-svc": account, "gplink": webservers_gplink(), "gpos": guids,
