@@ -42,8 +42,8 @@ def directory_state(gpo: str) -> dict:
     guids = gpo_named(gpo)
     # replPropertyMetaData counts every write (a rollback is one); msDS-SupportedEncryptionTypes unset before the
     # role cannot be cleared by this release (refused, asserted)
-    account = "\n".join(line for line in snapshot("cam-svc", strict=False).splitlines()
-                         if not line.lower().startswith(_UNCOMPARED))
+    lines = snapshot("cam-svc", strict=False).splitlines()
+    account = "\n".join(line for line in lines if not line.lower().startswith(_UNCOMPARED))
     return {"cam-svc": account, "gplink": webservers_gplink(), "gpos": guids,
             "sysvol": {g: gpo_snapshot("{%s}" % g.strip("{}")) for g in guids}}
 
