@@ -78,7 +78,10 @@ def farm(lab, token, tmp_path):
              "tasks": [
                  {"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
                                           "spns": ["HTTP/%s" % virtual, "HTTP/sso-%s" % name, "HTTP/extra-%s" % name]}},
-                 {"webfarm.winauth.gpo": {"name": gpo, "state": "absent"}}]}])
+                 {"webfarm.winauth.gpo": {"name": gpo, "state": "absent"}}]},
+            # This release does not roll the nodes back: they forget the removed GPO's right at a policy refresh.
+            {"name": "nodes forget the GPO", "hosts": "lb_nodes", "gather_facts": False,
+             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
         run_playbook(str(cleanup), "-i", os.environ["LAB_INVENTORY"])
         for node in NODES:
             node_site(node, "remove", name, name)
