@@ -14,20 +14,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from harness.ansible import REPO, run_playbook, write_playbook
 from harness.directory import admin_connection, domain_dn, gplink_of, ldap_connection, sid_of, spns_of
-from harness.nodes import node_site
+from harness.lb_farm import NODES, POOL_PASSWORD, callback_env, own_lb_farm
 
 ARTIFACTS = REPO / "build" / "test-artifacts" / "change-plan"
-SEED = yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text(encoding="utf-8"))
-POOL_PASSWORD = next(u["password"] for u in SEED["users"] if u["name"] == "cam-svc")
-NODES = ("SERVER1", "SERVER2")
 ARROW = "\u2192"
 
 
@@ -40,11 +35,6 @@ def write_play(directory: Path, name: str, plays: list[dict]) -> Path:
     return write_playbook(directory, name, plays)[0]
 
 
-def callback_env(directory: Path, name: str) -> dict[str, str]:
-    return {"ANSIBLE_CALLBACKS_ENABLED": "webfarm.winauth.change_plan",
-            "WEBFARM_WINAUTH_CHANGE_PLAN_DIR": str(directory), "WEBFARM_WINAUTH_CHANGE_PLAN_NAME": name}
-
-
 def files_of(directory: Path, stem: str) -> dict[str, str]:
     return {ext: (directory / ("%s.%s" % (stem, ext))).read_text(encoding="utf-8") for ext in ("md", "json", "html")}
 
@@ -52,33 +42,8 @@ def files_of(directory: Path, stem: str) -> dict[str, str]:
 @pytest.fixture()
 def farm(lab, token, tmp_path):
     """A site and pool cp-<token> on both nodes, the names and GPO of this test; all removed afterwards."""
-    name = "cp-%s" % token
-    virtual = "sso-%s.%s" % (name, lab["LAB_DNS_DOMAIN"])
-    for node in NODES:
-        node_site(node, "add", name, str(41000 + int(token, 16) % 9000), name, virtual)
-    context = {"name": name, "tmp": tmp_path, "virtual": virtual,
-               "gpo": "IIS-BatchLogon-%s" % name, "plans": tmp_path / "plans"}
-    play = {"name": "the L4 farm", "hosts": "lb_nodes", "gather_facts": False,
-            "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
-            "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
-                "lb_farm_virtual_name": virtual, "lb_farm_service_account": "%s\\cam-svc" % lab["LAB_NETBIOS"],
-                "lb_farm_batch_logon_gpo": context["gpo"], "lb_farm_site": name, "lb_farm_app_pool": name}}]}
-    context["play"] = write_play(tmp_path, "lb", [play])
-    try:
+    with own_lb_farm(lab, token, tmp_path, "cp", 41000) as context:
         yield context
-    finally:
-        cleanup = write_play(tmp_path, "cleanup", [
-            {"name": "directory", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
-             "tasks": [{"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
-                                                "spns": ["HTTP/%s" % context["virtual"], "HTTP/sso-%s" % name]}},
-                       {"webfarm.winauth.gpo": {"name": context["gpo"], "state": "absent"}}]},
-            {"name": "nodes forget the GPO", "hosts": "lb_nodes", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
-        run_playbook(str(cleanup), "-i", os.environ["LAB_INVENTORY"])
-        for node in NODES:
-            node_site(node, "remove", name, name)
 
 
 def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:

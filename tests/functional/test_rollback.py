@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
 
@@ -21,8 +20,7 @@ from harness.ansible import run_playbook, write_playbook
 from harness.directory import (add_spns, admin_connection, domain_dn, gplink_of, ldap_connection, ldb_values,
                                remove_spns, set_supported_enctypes, snapshot)
 from harness.gpo import gpo_named, gpo_snapshot
-from harness.nodes import node_site
-from test_change_plan import NODES, POOL_PASSWORD, callback_env
+from harness.lb_farm import POOL_PASSWORD, callback_env, own_lb_farm
 
 ROLLBACK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "rollback.yml")
 
@@ -50,41 +48,17 @@ def directory_state(gpo: str) -> dict:
 
 @pytest.fixture()
 def farm(lab, token, tmp_path):
-    name = "rb-%s" % token
-    virtual = "sso-%s.%s" % (name, lab["LAB_DNS_DOMAIN"])
-    for node in NODES:
-        node_site(node, "add", name, str(42000 + int(token, 16) % 9000), name, virtual)
-    gpo = "IIS-BatchLogon-%s" % name
-    play = {"name": "the L4 farm", "hosts": "lb_nodes", "gather_facts": False,
-            "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
-            "roles": [{"role": "webfarm.winauth.lb_farm", "vars": {
-                "lb_farm_virtual_name": virtual, "lb_farm_service_account": "%s\\cam-svc" % lab["LAB_NETBIOS"],
-                "lb_farm_batch_logon_gpo": gpo, "lb_farm_site": name, "lb_farm_app_pool": name}}]}
-    path, _args = write_playbook(tmp_path, "lb", [play])
-    vars_path, _args = write_playbook(tmp_path, "conn", [])
-    vars_path.write_text(json.dumps({"winauth_ad_connection": admin_connection(lab)}))
-    os.chmod(vars_path, 0o600)
-    context = {"name": name, "virtual": virtual, "gpo": gpo, "play": path, "plans": tmp_path / "plans",
-               "conn_vars": "@%s" % vars_path, "tmp": tmp_path}
-    enctypes = ldb_values("(sAMAccountName=cam-svc)", "msDS-SupportedEncryptionTypes")
-    try:
-        yield context
-    finally:
-        set_supported_enctypes("cam-svc", int(enctypes[0]) if enctypes else None)
-        cleanup, _none = write_playbook(tmp_path, "cleanup", [
-            {"name": "directory", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
-             "tasks": [
-                 {"webfarm.winauth.spn": {"account": "cam-svc", "state": "absent",
-                                          "spns": ["HTTP/%s" % virtual, "HTTP/sso-%s" % name, "HTTP/extra-%s" % name]}},
-                 {"webfarm.winauth.gpo": {"name": gpo, "state": "absent"}}]},
-            # This release does not roll the nodes back: they forget the removed GPO's right at a policy refresh.
-            {"name": "nodes forget the GPO", "hosts": "lb_nodes", "gather_facts": False,
-             "tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]}])
-        run_playbook(str(cleanup), "-i", os.environ["LAB_INVENTORY"])
-        for node in NODES:
-            node_site(node, "remove", name, name)
+    """The test's own L4 farm (harness.lb_farm), the connection as a vars file, cam-svc's encryption types kept."""
+    with own_lb_farm(lab, token, tmp_path, "rb", 42000, extra_spns=("HTTP/extra-rb-%s" % token,)) as context:
+        vars_path, _args = write_playbook(tmp_path, "conn", [])
+        vars_path.write_text(json.dumps({"winauth_ad_connection": admin_connection(lab)}))
+        os.chmod(vars_path, 0o600)
+        context["conn_vars"] = "@%s" % vars_path
+        enctypes = ldb_values("(sAMAccountName=cam-svc)", "msDS-SupportedEncryptionTypes")
+        try:
+            yield context
+        finally:
+            set_supported_enctypes("cam-svc", int(enctypes[0]) if enctypes else None)
 
 
 def role_record(farm: dict, stem: str) -> dict:
