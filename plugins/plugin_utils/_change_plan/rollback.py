@@ -24,7 +24,8 @@ ORDER = ("spn_account", "delegation", "kerberos_encryption", "user_right", "gpo_
 NODE_KINDS = ("iis_attribute", "iis_collection", "iis_item", "iis_runtime", "iis_secret", "pool_identity",
               "policy_refresh")
 _CIPHERS = {"rc4": 0x4, "aes128": 0x8, "aes256": 0x10}
-_CIPHER_BITS = 0x4 | 0x8 | 0x10
+# DES-CBC-CRC and DES-CBC-MD5 ([MS-KILE] 2.2.7): kerberos_encryption never writes them
+_DES_BITS = 0x1 | 0x2
 
 
 class RecordError(ValueError):
@@ -115,7 +116,7 @@ def _encryption_item(e: dict[str, t.Any]) -> Item:
                                "applied); webfarm.winauth.kerberos_encryption cannot clear the attribute in this "
                                "release: clear it with your directory tools if the account must go back to the "
                                "default")
-    if number & ~_CIPHER_BITS & 0x3:
+    if number & _DES_BITS:
         return Item(e, refusal="msDS-SupportedEncryptionTypes was 0x%x before, with DES bits that "
                                "webfarm.winauth.kerberos_encryption does not write: set it back with your directory "
                                "tools" % number)
