@@ -31,8 +31,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "principal": {"type": "str"},
     "keytab": {"type": "path"},
     "ccache": {"type": "str"},
-    "mechanisms": {"type": "list", "elements": "str", "choices": ["kerberos", "ntlm"],
-                   "default": ["kerberos", "ntlm"]},
+    "mechanisms": {"type": "list", "elements": "str", "choices": ["kerberos", "ntlm"]},
     "service": {"type": "str", "default": "HTTP"},
     "spn": {"type": "str"},
     "include_port": {"type": "bool", "default": False},
@@ -48,6 +47,29 @@ VALIDATION: dict[str, t.Any] = {
     "required_together": [["username", "password"]],
     "required_by": {"keytab": "principal"},
 }
+
+
+# Over http:// the NTLM exchange crosses the network unprotected: its NTLMv2 response can be cracked offline or
+# relayed. The probe sends it there only when the task lists ntlm in mechanisms itself.
+_NTLM_OVER_HTTP = ("NTLM was not tried: over http:// the NTLM exchange crosses the network unprotected (its response "
+                   "can be cracked offline or relayed). Probe the https:// URL, or list ntlm in mechanisms to test "
+                   "NTLM over http anyway")
+
+
+def mechanisms_for(scheme: str, mechanisms: list[str] | None, expect: str) -> tuple[list[str], bool]:
+    """The mechanisms the client may use, and whether NTLM was left out because the URL is http://."""
+    if mechanisms is not None:
+        if not mechanisms:
+            raise InvalidInput("mechanisms: [] leaves the client no mechanism; give [kerberos], [ntlm] or both, or "
+                               "leave mechanisms out")
+        return list(dict.fromkeys(mechanisms)), False
+    if scheme == "https":
+        return ["kerberos", "ntlm"], False
+    if expect == "ntlm":
+        raise InvalidInput("expect: ntlm with an http:// url sends the NTLM exchange unprotected, which the probe "
+                           "does only when asked: set mechanisms: [ntlm] (or [kerberos, ntlm]) to test NTLM over "
+                           "http, or probe the https:// URL")
+    return ["kerberos"], True
 
 
 def _target(url: str, connect_to: str | None) -> client.Target:
@@ -83,21 +105,28 @@ class ActionModule(WinauthAction):
         if args["require_aes"] and args["expect"] != "kerberos":
             raise InvalidInput("require_aes: true needs expect: kerberos (got expect: %s); only a Kerberos ticket has "
                                "an encryption type to require" % args["expect"])
-        if not client.HAS_GSSAPI and "kerberos" in args["mechanisms"]:
+        target = _target(args["url"], args["connect_to"])
+        mechanisms, ntlm_withheld = mechanisms_for(target.scheme, args["mechanisms"], args["expect"])
+        if not client.HAS_GSSAPI and "kerberos" in mechanisms:
             raise InvalidInput("negotiate_probe needs the Python package gssapi on the controller for Kerberos "
                                "(pip install gssapi; it builds against the Kerberos headers, libkrb5-dev)")
         credential = client.probe_credential(username=args["username"], password=args["password"],
                                              principal=args["principal"], keytab=args["keytab"], ccache=args["ccache"])
         options = client.ProbeOptions(
-            target=_target(args["url"], args["connect_to"]), credential=credential, method=args["method"],
+            target=target, credential=credential, method=args["method"],
             service=args["service"], spn=args["spn"], include_port=args["include_port"],
-            mechanisms=tuple(args["mechanisms"]), validate_certs=args["validate_certs"], ca_path=args["ca_path"],
+            mechanisms=tuple(mechanisms), validate_certs=args["validate_certs"], ca_path=args["ca_path"],
             timeout=float(args["timeout"]), backend_header=args["backend_header"],
             channel_binding=args["channel_binding"])
         attempts = client.probe(options, args["count"])
         report = probe_report(attempts, args["url"], args["expect"], args["expect_status"], args["expect_backends"],
                               args["require_aes"])
+        if ntlm_withheld and not report["ok"] and credential.password:
+            report["msg"] += "; " + _NTLM_OVER_HTTP
+        if target.scheme == "http" and "ntlm" in mechanisms and credential.password:
+            self.add_warnings(result, ["negotiate_probe may send the NTLM exchange to %s over http:// (mechanisms "
+                                       "lists ntlm): its response crosses the network unprotected" % target.host])
         result.update(report)
-        result["changed"] = False
+        result.update(changed=False, mechanisms=mechanisms)
         if not report["ok"] and args["fail_on_mismatch"]:
             result["failed"] = True

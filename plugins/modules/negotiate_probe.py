@@ -113,10 +113,14 @@ options:
   mechanisms:
     description:
       - The mechanisms the client may use. V([ntlm]) tests the NTLM path on its own.
+      - When not given, V([kerberos, ntlm]) for an C(https://) O(url) (NTLM when Kerberos cannot start, as a browser
+        falls back) and V([kerberos]) for an C(http://) O(url), because there the NTLM exchange crosses the network
+        unprotected (its NTLMv2 response can be cracked offline or relayed). List V(ntlm) to probe NTLM over
+        C(http://) anyway; the task then warns. O(expect=ntlm) with an C(http://) O(url) needs O(mechanisms).
+      - The list used is returned as RV(mechanisms).
     type: list
     elements: str
     choices: [kerberos, ntlm]
-    default: [kerberos, ntlm]
   service:
     description: The service class of the SPN.
     type: str
@@ -229,10 +233,18 @@ ok:
   returned: always
   type: bool
 msg:
-  description: The statuses and mechanisms, or why the expectations were not met (one sentence per problem).
+  description:
+    - The statuses and mechanisms, or why the expectations were not met (one sentence per problem).
+    - When NTLM was left out because the O(url) is C(http://) and the probe failed, the last sentence says so.
   returned: always
   type: str
   sample: "the server rejected the Kerberos ticket for HTTP/sso.camtest.local (KRB_AP_ERR_MODIFIED): ..."
+mechanisms:
+  description: The mechanisms the client was allowed to use (O(mechanisms), or its default for the O(url)'s scheme).
+  returned: always
+  type: list
+  elements: str
+  sample: [kerberos, ntlm]
 url:
   description: The URL requested.
   returned: always

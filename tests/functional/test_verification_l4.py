@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+from harness.ansible import run_module
 from harness.directory import admin_connection, ldb_values, move_spn, samba_tool, set_supported_enctypes, spn_holders
 from harness.nodes import Node
 from harness.verification import audit, ids, lab_playbook, probe
@@ -65,11 +66,11 @@ def converge(context: dict, **overrides) -> object:
         "roles": [{"role": "webfarm.winauth.lb_farm"}]}], extra_vars=role_vars)
 
 
-def lb_probe(context: dict, count: int = 4, **options) -> dict:
+def lb_probe(context: dict, count: int = 4, scheme: str = "https", **options) -> dict:
     for node in context["nodes"].values():
         node.mark()
-    return probe("https://%s/" % context["virtual"], connect_to="sso.camtest.local", count=count, expect="kerberos",
-                 **options)
+    options.setdefault("expect", "kerberos")
+    return probe("%s://%s/" % (scheme, context["virtual"]), connect_to="sso.camtest.local", count=count, **options)
 
 
 def assert_kerberos_everywhere(context: dict) -> None:
@@ -114,6 +115,25 @@ def test_the_role_sets_aes_and_require_aes_catches_an_identity_pinned_to_rc4(far
         assert run.returncode == 0, run.stdout[-5000:]
     assert "Set the Kerberos encryption types of the shared account" in run.stdout
     assert lb_probe(farm, count=2, require_aes=True)["ticket_etypes"] == [aes]
+
+
+def test_over_http_the_probe_falls_back_to_ntlm_only_when_asked(farm) -> None:
+    """No ticket for the SPN asked for: over http:// the NTLM exchange would cross the network unprotected."""
+    url, nobody = "http://%s/" % farm["virtual"], "HTTP/nobody-%s.camtest.local" % farm["name"]
+    withheld = lb_probe(farm, count=1, scheme="http", spn=nobody)
+    assert withheld["attempts"][0]["statuses"] == [401], withheld["attempts"]
+    assert not withheld["ok"] and withheld["mechanisms"] == ["kerberos"]
+    assert "NTLM was not tried" in withheld["msg"] and "mechanisms" in withheld["msg"], withheld["msg"]
+    rows = [r["status"] for n in farm["nodes"].values() for r in n.w3c(farm["virtual"])]
+    assert rows == ["401.2"], rows          # the challenge only: no NTLM leg reached a node
+    refused = run_module("webfarm.winauth.negotiate_probe", {
+        "url": url, "connect_to": "sso.camtest.local", "expect": "ntlm", "username": "alice@CAMTEST.LOCAL",
+        "password": "Alice-Pa55!"})
+    assert refused.failed and "mechanisms" in refused.msg and "expect: ntlm" in refused.msg, refused.msg
+    asked = lb_probe(farm, count=1, scheme="http", spn=nobody, mechanisms=["kerberos", "ntlm"], expect="ntlm")
+    assert asked["ok"], asked["msg"]
+    assert asked["mechanism"] == "ntlm" and asked["attempts"][0]["statuses"] == [401, 401, 200]
+    assert any("over http://" in w for w in asked.get("warnings", [])), asked.get("warnings")
 
 
 def test_seed_001_spn_on_server1_breaks_kerberos_and_the_role_fixes_it(farm) -> None:
