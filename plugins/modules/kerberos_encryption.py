@@ -42,10 +42,20 @@ options:
       - An AES ticket needs AES keys on the account. An account whose password was last set before
         the domain had AES (Windows Server 2008 domain functional level) has RC4 keys only; set its
         password again (on every node that uses it) before restricting it to AES.
+      - When not given, V([aes128, aes256]) with O(state=present); not allowed with O(state=absent).
     type: list
     elements: str
     choices: [aes128, aes256, rc4]
-    default: [aes128, aes256]
+  state:
+    description:
+      - V(present) sets the cipher bits of O(encryption_types) and keeps every other bit.
+      - V(absent) removes the attribute with all its flags, so the KDC's default applies to the account again
+        (C(DefaultDomainSupportedEncTypes), which is RC4 on domain controllers before the January 2026 updates and
+        AES only on those that enforce CVE-2026-20833). The rollback playbook uses it for an account whose attribute
+        was not set before a run; the task warns what the default means.
+    type: str
+    choices: [present, absent]
+    default: present
 attributes:
   check_mode:
     support: full
@@ -90,6 +100,13 @@ EXAMPLES = r"""
     encryption_types: [aes128, aes256, rc4]
   delegate_to: localhost
   run_once: true
+
+- name: Back to the domain's default (the attribute removed), as before the farm set it
+  webfarm.winauth.kerberos_encryption:
+    account: cam-svc
+    state: absent
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -104,7 +121,7 @@ sam_account_name:
   type: str
   sample: cam-svc
 supported_encryption_types:
-  description: C(msDS-SupportedEncryptionTypes) after the task (predicted in check mode).
+  description: C(msDS-SupportedEncryptionTypes) after the task (predicted in check mode); null when it is not set.
   returned: success
   type: int
   sample: 24
@@ -141,7 +158,6 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encrypt
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encryption_rules import (  # noqa: E402
     CHOICES,
-    DEFAULT_CHOICES,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.module import ADModule  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
@@ -154,11 +170,12 @@ def main() -> None:
     module = ADModule(
         argument_spec={
             "account": {"type": "str", "required": True},
-            "encryption_types": {"type": "list", "elements": "str", "choices": sorted(CHOICES),
-                                 "default": list(DEFAULT_CHOICES)},
+            "encryption_types": {"type": "list", "elements": "str", "choices": sorted(CHOICES)},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
     )
-    task = EncryptionTask(account=module.params["account"], encryption_types=module.params["encryption_types"])
+    task = EncryptionTask(account=module.params["account"], encryption_types=module.params["encryption_types"],
+                          state=module.params["state"])
     try:
         ciphers = task.ciphers()  # every input error, before any network traffic
     except WinauthError as exc:

@@ -95,6 +95,26 @@ def test_rc4_only_by_explicit_choice_and_warned_with_the_cve(env, account):
     assert ticket_etype() == RC4
 
 
+def test_state_absent_gives_the_account_back_to_the_kdc_default(env, account):
+    name, ticket_etype = account
+    set_supported_enctypes(name, 4 | 0x20000)      # RC4 pinned, plus compound identity
+    assert ticket_etype() == RC4
+    before = snapshot(name)
+    (predicted,) = run_tasks([task(MODULE, {"account": name, "state": "absent"}, check=True, diff=True)], env)
+    assert not predicted.failed and predicted.changed, predicted.msg
+    assert snapshot(name) == before                 # check mode wrote nothing
+    assert "not set (absent): the KDC's default applies" in predicted.result["diff"]["after"]
+    assert predicted["supported_encryption_types"] is None and predicted["supported_encryption_types_before"] == 0x20004
+    absent = {"account": name, "state": "absent"}
+    cleared, again, mixed = run_tasks([task(MODULE, absent), task(MODULE, absent),
+                                       task(MODULE, dict(absent, encryption_types=["aes256"]))], env)
+    assert not cleared.failed and cleared.changed and stored(name) == [], cleared.msg
+    assert "KDC's default applies" in cleared.warnings[0] and "Compound-identity-supported" in cleared.warnings[0]
+    assert not again.failed and not again.changed and not again.warnings
+    assert mixed.failed and "state=absent" in mixed.msg and "encryption_types" in mixed.msg
+    assert ticket_etype() == AES256                 # the lab's default KDC profile (2026): AES for unset accounts
+
+
 def test_bad_input_fails_before_any_write_naming_the_parameter(env, account):
     name, _ticket_etype = account
     before = snapshot(name)

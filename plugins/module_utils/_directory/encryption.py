@@ -33,18 +33,25 @@ class EncryptionTask:
 
     account: str
     encryption_types: list[str] | None = None
+    state: str = "present"
 
-    def ciphers(self) -> int:
-        """The cipher bits asked for; InvalidInput for every input error."""
+    def ciphers(self) -> int | None:
+        """The cipher bits asked for (None: clear the attribute); InvalidInput for every input error."""
         try:
             parse_identity(self.account)
         except InvalidInput as exc:
             raise InvalidInput("account: %s" % exc) from None
+        if self.state == "absent":
+            if self.encryption_types is not None:
+                raise InvalidInput("encryption_types=%s with state=absent: absent clears the attribute (the KDC's "
+                                   "default applies); leave encryption_types out, or use state=present"
+                                   % self.encryption_types)
+            return None
         return parse_choices(list(DEFAULT_CHOICES) if self.encryption_types is None else self.encryption_types)
 
 
-def ensure_encryption(conn: Directory, task: EncryptionTask, ciphers: int, check_mode: bool) -> Outcome:
-    """Read the account's attribute, plan it, write it (one atomic swap) unless check_mode."""
+def ensure_encryption(conn: Directory, task: EncryptionTask, ciphers: int | None, check_mode: bool) -> Outcome:
+    """Read the account's attribute, plan it, write it (one atomic swap, or a delete by value) unless check_mode."""
     entry = find_object(conn, task.account, list(ACCOUNT_ATTRIBUTES) + [SUPPORTED_ENCRYPTION_TYPES],
                         parameter="account")
     account = account_from_entry(entry)
@@ -54,7 +61,8 @@ def ensure_encryption(conn: Directory, task: EncryptionTask, ciphers: int, check
     current = entry.integer(SUPPORTED_ENCRYPTION_TYPES)
     plan = plan_encryption(account.dn, current, ciphers)
     if plan.changed and not check_mode:
-        conn.swap(account.dn, SUPPORTED_ENCRYPTION_TYPES, None if current is None else str(current), str(plan.after))
+        conn.swap(account.dn, SUPPORTED_ENCRYPTION_TYPES, None if current is None else str(current),
+                  None if plan.after is None else str(plan.after))
     return Outcome(
         changed=plan.changed,
         warnings=encryption_warnings(plan, account.label, account.is_computer),

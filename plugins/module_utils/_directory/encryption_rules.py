@@ -79,15 +79,17 @@ class EncryptionPlan:
 
     dn: str
     before: int | None
-    after: int
+    after: int | None
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
 
 
-def plan_encryption(dn: str, current: int | None, ciphers: int) -> EncryptionPlan:
-    """The wanted cipher bits, every other bit of the current value kept."""
+def plan_encryption(dn: str, current: int | None, ciphers: int | None) -> EncryptionPlan:
+    """The wanted cipher bits, every other bit of the current value kept; ``ciphers`` None clears the attribute."""
+    if ciphers is None:
+        return EncryptionPlan(dn=dn, before=current, after=None)
     kept = (current or 0) & ~CIPHER_BITS
     return EncryptionPlan(dn=dn, before=current, after=kept | ciphers)
 
@@ -100,14 +102,20 @@ def render(dn: str, value: int | None) -> str:
 def encryption_warnings(plan: EncryptionPlan, label: str, is_computer: bool) -> list[str]:
     """RC4 chosen (always warned, it is a Kerberoasting target), and a computer account's own rewrite."""
     warnings = []
-    if plan.after & RC4:
-        only = "" if plan.after & AES else " and only RC4"
+    if plan.after is None and plan.changed:
+        warnings.append(
+            "%s has no %s any more: the KDC's default applies to it (DefaultDomainSupportedEncTypes): RC4 on domain "
+            "controllers before the January 2026 updates, AES only on those that enforce %s (KB5073381); its other "
+            "flags (%s) went with it" % (label, SUPPORTED_ENCRYPTION_TYPES, CVE,
+                                         ", ".join(flag_names((plan.before or 0) & ~CIPHER_BITS)) or "none"))
+    if (plan.after or 0) & RC4:
+        only = "" if (plan.after or 0) & AES else " and only RC4"
         warnings.append(
             "%s allows RC4%s: service tickets for it may be RC4-encrypted, which can be cracked offline from any "
             "ticket a domain user requests (Kerberoasting). Windows DCs updated for %s (KB5073381) issue RC4 "
             "only to accounts that allow it explicitly like this; remove rc4 from encryption_types once every client "
             "and the account's keys support AES" % (label, only, CVE))
-    if is_computer:
+    if is_computer and plan.after is not None:
         warnings.append(
             "%s is a computer account: a Windows computer writes its own %s from its policy (Network security: "
             "Configure encryption types allowed for Kerberos) and may overwrite this value; set that policy instead"

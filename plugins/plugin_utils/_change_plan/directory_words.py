@@ -237,12 +237,13 @@ def encryption_view(result: dict[str, t.Any]) -> View:
     """kerberos_encryption: the account's ciphers by name, before and after."""
     account = str(result.get("sam_account_name") or result.get("dn") or "the account")
     label = "Kerberos encryption types of %s (msDS-SupportedEncryptionTypes)" % account
-    now = _names(result.get("flags") or [])
+    unset = "not set (the domain's default)"
+    now = ", ".join(str(f) for f in result.get("flags") or []) or unset
     if not result.get("changed"):
         return View(right=["%s: %s" % (label, now)], edits=[])
-    was = ", ".join(str(f) for f in result.get("previous_flags") or []) or "not set (the domain's default)"
+    was = ", ".join(str(f) for f in result.get("previous_flags") or []) or unset
     return View(changes=[Change("encryption", "encryption:%s" % account.lower(), transition(label, was, now), was, now)],
-                edits=["set %s" % now.lower()])
+                edits=["clear it" if now == unset else "set %s" % now.lower()])
 
 
 def domain_info_view(result: dict[str, t.Any]) -> View:

@@ -112,10 +112,9 @@ def _delegation_args(side: dict[str, t.Any]) -> dict[str, t.Any]:
 def _encryption_item(e: dict[str, t.Any]) -> Item:
     number = (e["before"] or {}).get("supported_encryption_types")
     if number is None:
-        return Item(e, refusal="msDS-SupportedEncryptionTypes was not set before the run (the KDC's default "
-                               "applied); webfarm.winauth.kerberos_encryption cannot clear the attribute in this "
-                               "release: clear it with your directory tools if the account must go back to the "
-                               "default")
+        # Not set before the run: cleared again, so the KDC's default applies as it did.
+        args = {"account": _account(e), "state": "absent"}
+        return Item(e, probe=("kerberos_encryption", args), calls=[("kerberos_encryption", args)])
     if number & _DES_BITS:
         return Item(e, refusal="msDS-SupportedEncryptionTypes was 0x%x before, with DES bits that "
                                "webfarm.winauth.kerberos_encryption does not write: set it back with your directory "

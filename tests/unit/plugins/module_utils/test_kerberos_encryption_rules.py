@@ -68,3 +68,17 @@ def test_rc4_is_always_warned_with_the_cve_and_a_computer_account_too() -> None:
     assert "allows RC4 and only RC4" in only
     (computer,) = encryption_warnings(plan_encryption(DN, None, 0x18), "SERVER1$", True)
     assert "computer account" in computer and "Configure encryption types allowed for Kerberos" in computer
+
+
+def test_state_absent_clears_the_attribute_and_says_what_the_default_means() -> None:
+    assert EncryptionTask("cam-svc", state="absent").ciphers() is None
+    with pytest.raises(InvalidInput, match=r"encryption_types=\['aes256'\] with state=absent"):
+        EncryptionTask("cam-svc", ["aes256"], state="absent").ciphers()
+    plan = plan_encryption(DN, 0x20018, None)
+    assert plan.changed and plan.after is None
+    assert render(DN, plan.after).endswith(
+        "not set (absent): the KDC's default applies (DefaultDomainSupportedEncTypes)\n")
+    (warning,) = encryption_warnings(plan, "CAMTEST\\cam-svc", is_computer=False)
+    assert "KDC's default applies" in warning and "Compound-identity-supported" in warning
+    unset = plan_encryption(DN, None, None)
+    assert not unset.changed and not encryption_warnings(unset, "CAMTEST\\cam-svc", is_computer=True)

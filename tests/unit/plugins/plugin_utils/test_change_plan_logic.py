@@ -317,3 +317,12 @@ def test_kerberos_encryption_types_in_words() -> None:
     assert same.changes == [] and same.right == [
         "Kerberos encryption types of cam-svc (msDS-SupportedEncryptionTypes): AES128-CTS-HMAC-SHA1-96, "
         "AES256-CTS-HMAC-SHA1-96"]
+
+
+def test_kerberos_encryption_cleared_in_words() -> None:
+    res = {"changed": True, "dn": "CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local", "sam_account_name": "cam-svc",
+           "supported_encryption_types": None, "flags": [], "previous_flags": ["AES128-CTS-HMAC-SHA1-96"]}
+    view = view_of(obs("SERVER1", "clear", "kerberos_encryption", res, delegated=True))
+    assert texts(view) == ["Kerberos encryption types of cam-svc (msDS-SupportedEncryptionTypes): "
+                           "AES128-CTS-HMAC-SHA1-96 → not set (the domain's default)"]
+    assert view.edits == ["clear it"]

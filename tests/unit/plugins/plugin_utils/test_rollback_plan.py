@@ -90,15 +90,19 @@ def test_a_created_gpo_is_at_before_when_it_is_gone():
     assert rollback.decide(item, False)[0] == "ok"
 
 
-def test_a_deleted_gpo_and_an_unset_encryption_are_refused_with_their_reason():
+def test_a_deleted_gpo_is_refused_with_its_reason_and_an_unset_encryption_is_cleared_again():
     gone = entry("gpo", "gpo:x", {"existed": True}, {"exists": False}, gpo=GPO, restorable=False,
                  reason="restore it from a GPO backup")
     unset = entry("kerberos_encryption", "encryption:cam-svc", {"supported_encryption_types": None},
                   {"supported_encryption_types": 24}, account=SVC)
     items, _skipped = rollback.plan(journal(gone, unset))
-    verdicts = {i.entry["kind"]: rollback.decide(i, None) for i in items}
-    assert verdicts["gpo"] == ("refuse", "restore it from a GPO backup")
-    assert verdicts["kerberos_encryption"][0] == "refuse" and "not set before" in verdicts["kerberos_encryption"][1]
+    by_kind = {i.entry["kind"]: i for i in items}
+    assert rollback.decide(by_kind["gpo"], None) == ("refuse", "restore it from a GPO backup")
+    cleared = by_kind["kerberos_encryption"]
+    assert cleared.calls == [("kerberos_encryption", {"account": SVC["object_sid"], "state": "absent"})]
+    assert rollback.decide(cleared, 24)[0] == "restore" and rollback.decide(cleared, None)[0] == "ok"
+    assert rollback.encryption_predicted(cleared, None)[0] == "restore"
+    assert rollback.decide(cleared, 28)[0] == "refuse"
 
 
 def test_encryption_written_back_by_its_cipher_names():
