@@ -41,6 +41,7 @@ options:
       - Required with O(state=present).
       - With O(guid) and O(state=present), the GPO with that GUID is renamed to O(name) when
         its display name differs.
+      - At most 256 characters (the directory's limit for C(displayName)), no control characters.
     type: str
   guid:
     description:
@@ -176,8 +177,13 @@ before:
   sample: {existed: false, name: null}
 """
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import check_gpo_name  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import ensure_gpo  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
+    WinauthError,
+    fail_module,
+)
 
 
 def main() -> None:
@@ -189,8 +195,12 @@ def main() -> None:
         },
         required_one_of=[("name", "guid")],
     )
-    module.require_smb()
     params = module.params
+    try:
+        check_gpo_name(params["name"])
+    except WinauthError as exc:
+        fail_module(module, exc)
+    module.require_smb()
     module.run_gpo(lambda ctx: ensure_gpo(ctx, params["name"], params["guid"], params["state"], module.check_mode))
 
 

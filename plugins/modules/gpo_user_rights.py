@@ -63,7 +63,9 @@ options:
       - The accounts to add, remove or set, depending on O(mode).
       - Required with O(state=present); not allowed with O(state=absent).
       - With O(mode=exact), an empty list defines the right with no holder, so nobody holds it
-        on the computers the GPO applies to.
+        on the computers the GPO applies to; that needs O(allow_no_holders=true).
+      - A C(SeDeny*) right for C(Everyone), C(Authenticated Users), C(BUILTIN\Users), C(Domain Users) or
+        C(Domain Computers) (O(mode=add) or O(mode=exact)) needs O(allow_broad_deny=true).
     type: list
     elements: str
   mode:
@@ -82,6 +84,21 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  allow_no_holders:
+    description:
+      - Allow O(accounts=[]) with O(mode=exact), which leaves nobody holding the right on every computer the GPO
+        applies to (for V(SeBatchLogonRight), no application pool with a domain identity can start, so its sites
+        answer 503). Without it that task fails before any write; O(state=absent) stops defining the right instead.
+    type: bool
+    default: false
+  allow_broad_deny:
+    description:
+      - Allow a C(SeDeny*) right for a principal that stands for (nearly) everybody (C(Everyone), C(Authenticated
+        Users), C(BUILTIN\Users), C(Domain Users), C(Domain Computers)), which denies that logon to every user of
+        the computers the GPO applies to, the administrators included (C(SeDenyNetworkLogonRight) for C(Everyone)
+        cuts off WinRM and every remote tool). Without it that task fails before SYSVOL is read or written.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -224,9 +241,11 @@ version_before:
   type: int
 """
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import check_gpo_name  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import canonical_right  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights import ensure_user_rights  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights_rules import check_rights_edit  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
     WinauthError,
     fail_module,
@@ -241,16 +260,23 @@ def main() -> None:
             "accounts": {"type": "list", "elements": "str"},
             "mode": {"type": "str", "default": "add", "choices": ["add", "remove", "exact"]},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            "allow_no_holders": {"type": "bool", "default": False},
+            "allow_broad_deny": {"type": "bool", "default": False},
         },
     )
     p = module.params
     try:
-        canonical_right(p["right"])
+        right = canonical_right(p["right"])
+        check_gpo_name(p["gpo"], "gpo")
+        if p["accounts"] == []:     # the one guard that needs no SID: before any network traffic
+            check_rights_edit(right, p["mode"], p["state"], [], p["allow_no_holders"], p["allow_broad_deny"])
     except WinauthError as exc:
         fail_module(module, exc)
     module.require_smb()
     module.run_gpo(lambda ctx: ensure_user_rights(ctx, p["gpo"], p["right"], p["accounts"], p["mode"], p["state"],
-                                                  module.check_mode, module._diff))  # pylint: disable=W0212
+                                                  module.check_mode, module._diff,  # pylint: disable=W0212
+                                                  allow_no_holders=p["allow_no_holders"],
+                                                  allow_broad_deny=p["allow_broad_deny"]))
 
 
 if __name__ == "__main__":

@@ -120,3 +120,39 @@ def test_batch_logon_right_on_a_gpo_edited_by_other_tools(tmp_path) -> None:
         assert actual_acl == expected_acl
     finally:
         remove_gpo(guid)
+
+
+def test_edits_that_lock_out_whole_computers_need_their_opt_in() -> None:
+    """No holder at all, and a deny right for (nearly) everybody: refused before any write, done when opted in."""
+    name = "winauth-test-guard-%s" % new_token()
+    guid = gpo_edited_elsewhere(name)
+    before = (template_lines(guid), versions(guid))
+    empty = {"gpo": name, "right": "SeBatchLogonRight", "accounts": [], "mode": "exact"}
+    deny = {"gpo": name, "right": "SeDenyNetworkLogonRight", "accounts": ["ANONYMOUS LOGON"]}
+    try:
+        refused = run_tasks([
+            task("gpo_user_rights", empty),
+            task("gpo_user_rights", empty, check=True),
+            task("gpo_user_rights", dict(deny, accounts=["ANONYMOUS LOGON", "NT AUTHORITY\\Authenticated Users"])),
+            task("gpo_user_rights", dict(deny, accounts=["Domain Users"], mode="exact")),
+            task("gpo_user_rights", {"gpo": "x" * 257}),
+        ], connection=admin_connection())
+        assert all(failed(result) for result in refused), [r.get("msg") for r in refused]
+        assert "accounts=[] with mode=exact" in refused[0]["msg"] and "allow_no_holders: true" in refused[0]["msg"]
+        assert refused[1]["msg"] == refused[0]["msg"]
+        assert "NT AUTHORITY\\Authenticated Users" in refused[2]["msg"] and "allow_broad_deny" in refused[2]["msg"]
+        assert "Domain Users (S-1-5-21-" in refused[3]["msg"] and "-513)" in refused[3]["msg"]
+        assert "at most 256 characters" in refused[4]["msg"]
+        assert (template_lines(guid), versions(guid)) == before       # nothing was written
+
+        allowed = run_tasks([
+            task("gpo_user_rights", dict(empty, allow_no_holders=True)),
+            task("gpo_user_rights", dict(deny, accounts=["NT AUTHORITY\\Authenticated Users"], allow_broad_deny=True)),
+            task("gpo_user_rights", deny),      # a specific principal needs no opt-in
+        ], connection=admin_connection())
+        assert not any(failed(result) for result in allowed), [r.get("msg") for r in allowed]
+        parsed = rights(guid)
+        assert parsed["SeBatchLogonRight"] == [] or parsed["SeBatchLogonRight"] == [""], parsed
+        assert parsed["SeDenyNetworkLogonRight"] == ["*S-1-5-11", "*S-1-5-7"], parsed
+    finally:
+        remove_gpo(guid)

@@ -112,6 +112,13 @@ def validate_host(host: str, parameter: str, value: str | None = None) -> str:
         problem = ("has characters a host name cannot hold (%s)" % " ".join(repr(c) for c in bad)) if bad else \
             "has an empty label in its host name ('..', or a label starting or ending with '-')"
         _fail(parameter, shown, problem, "give a DNS host name such as sso or sso.camtest.local")
+    long_label = next((label for label in host.split(".") if len(label) > 63), None)
+    if long_label is not None:
+        _fail(parameter, shown, "has a host name label of %d characters (%s...)" % (len(long_label), long_label[:20]),
+              "a DNS label holds at most 63 characters (RFC 1035): give the name the site is really reached by")
+    if len(host) > 253:
+        _fail(parameter, shown, "has a host name of %d characters" % len(host),
+              "a DNS name holds at most 253 characters (RFC 1035, 255 octets on the wire)")
     return host
 
 

@@ -69,6 +69,26 @@ def guid_of(reference: str) -> str | None:
     return "{%s}" % match.group(1).upper() if match else None
 
 
+# displayName's rangeUpper in the AD schema ([MS-ADA1] Display-Name): what the DC accepts, and GPMC shows.
+DISPLAY_NAME_MAX = 256
+
+
+def check_gpo_name(name: str | None, parameter: str = "name") -> None:
+    """A GPO's display name as the directory holds it: InvalidInput naming ``parameter`` otherwise (no I/O)."""
+    if name is None or guid_of(name):
+        return
+    if not name.strip():
+        raise InvalidInput("%s=%r is empty: give the GPO's display name, such as IIS-BatchLogon" % (parameter, name))
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput("%s: a GPO display name holds at most %d characters (the directory's limit for "
+                           "displayName); this one has %d (%s...): give a shorter name"
+                           % (parameter, DISPLAY_NAME_MAX, len(name), name[:40]))
+    control = sorted({"U+%04X" % ord(c) for c in name if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0})
+    if control:
+        raise InvalidInput("%s=%r holds control characters (%s), which GPMC can neither show nor type: remove them"
+                           % (parameter, name, ", ".join(control)))
+
+
 def gpo_dn(conn: Directory, guid: str) -> str:
     return "CN=%s,%s" % (guid, policies_dn(conn))
 

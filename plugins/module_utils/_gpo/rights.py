@@ -49,6 +49,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import (
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lease import GpoLease
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.lifecycle import version_mismatch
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights_rules import check_rights_edit
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import Sysvol, join
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (
     Conflict,
@@ -108,7 +109,8 @@ class _RightsEdit:
 
 
 def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list[str] | None, mode: str, state: str,
-                       check_mode: bool, want_diff: bool) -> Outcome:
+                       check_mode: bool, want_diff: bool, allow_no_holders: bool = False,
+                       allow_broad_deny: bool = False) -> Outcome:
     conn = ctx.conn
     right = canonical_right(right)
     if state == "absent" and accounts:
@@ -119,6 +121,7 @@ def ensure_user_rights(ctx: GpoContext, gpo_ref: str, right: str, accounts: list
                            "should not (mode=remove) list" % right)
     gpo = get_gpo(conn, gpo_ref)
     wanted = [resolve_account(conn, name)[0] for name in accounts or []]
+    check_rights_edit(right, mode, state, wanted, allow_no_holders, allow_broad_deny)    # before SYSVOL is read
     edit = _read_edit(ctx, gpo, right, wanted, mode, state)
     if check_mode or not edit.plan.changed:
         return _outcome(ctx, edit, right, want_diff)

@@ -88,6 +88,8 @@ def test_parse_valid(text, expected):
     ("HTTP/sso.camtest.local.", "ending with a dot"),
     ("HTTP/sso!.camtest.local", "'!'"),
     ("HTTP/-sso.camtest.local", "empty label"),
+    ("HTTP/%s.camtest.local" % ("a" * 64), "label of 64 characters"),
+    ("HTTP/%s" % ".".join(["b" * 63] * 4), "host name of 255 characters"),
 ])
 def test_parse_invalid_names_parameter_value_and_fix(text, fragment):
     with pytest.raises(SpnError) as info:
@@ -447,3 +449,9 @@ def test_account_from_entry_reads_sid_and_guid():
     assert account.sid == "S-1-5-21-1-2-3-1105"
     assert account.guid == "6e3b0a54-6f41-4c1e-9a0b-9d6c2f4c1a11"
     assert account_from_entry(Entry.of(CAM_SVC, {"objectClass": list(USER_CLASSES)})).sid is None
+
+
+def test_host_labels_and_names_at_their_limits_are_accepted():
+    assert parse_spn("HTTP/%s.camtest.local" % ("a" * 63)).host == "a" * 63 + ".camtest.local"
+    host = ".".join(["b" * 63] * 3 + ["c" * 61])
+    assert len(host) == 253 and parse_spn("HTTP/" + host).host == host
