@@ -189,7 +189,7 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
 # hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
 # line ends).
 PINNED = {
-    "iis_config": ("1.2.0", "66b682edc7ac47c92e634a93977dfb5e8b8af755d99b1ed2fab94f0f33adf39e"),
+    "iis_config": ("1.3.0", "b5ed2046f836b96888dc8c496c5ff647d62268f13b8e73976f5d9a10215bc439"),
     "gpupdate": ("1.1.0", "7bfd9a8bf9e254653bb634a3ba66b84d698ea74986cfde5364b035ca3ef36a64"),
     "user_rights": ("1.1.0", "5483f665f83d4f19c763f5b9d65c2211d3a6c8332d217d64603c600e79e3c0fd"),
 }

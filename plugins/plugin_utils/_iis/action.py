@@ -11,7 +11,8 @@ A subclass declares its ``ARGUMENT_SPEC`` and implements two methods:
 * ``plan(args, states)``: a ``Plan`` built with the planners of ``config``.
 
 The base does the rest: argument validation (``validate_argument_spec``), one ``read`` call,
-one ``apply`` call when the plan has edits (none in check mode), ``changed``, ``diff``,
+one ``apply`` call when the plan has edits (none in check mode; it carries the read's fingerprints, so the
+host refuses it when another run changed what was read meanwhile), ``changed``, ``diff``,
 ``changes`` (what was or would be done, no secret values), ``before`` and ``after`` (the structured state of
 each changing thing, for the change record's journal: never a secret), ``remote_calls`` and warnings.
 A task with nothing to change costs one remote command; a task that changes costs two.
@@ -25,7 +26,12 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import WinauthAction, action_failure
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import (
+    Plan,
+    SectionState,
+    Target,
+    expect_request,
+)
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.contract import RemoteError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.transport import set_secrets, unprotected
@@ -57,11 +63,12 @@ class IISAction(WinauthAction):
                 result={"remote_calls": 0})
         runner = RemoteRunner(self)
         try:
-            states = runner.read(self.targets(args))
+            targets = self.targets(args)
+            states = runner.read(targets)
             plan = self.plan(args, states)
             changed = plan.changed
             if plan.edits and not self._task.check_mode:
-                changed = bool(runner.apply(plan.edits).get("changed"))
+                changed = bool(runner.apply(plan.edits, expect_request(targets, states)).get("changed"))
         except RemoteError as exc:
             # A runtime edit that failed after the commit: the host did change, so the failure says changed.
             extra = {"changed": True, "committed": True} if exc.committed else {}

@@ -74,6 +74,18 @@ def read_request(targets: t.Sequence[Target]) -> dict[str, t.Any]:
     return {"op": "read", "sections": [target.request() for target in targets]}
 
 
+def expect_request(targets: t.Sequence[Target], states: t.Sequence["SectionState"]) -> list[dict[str, t.Any]]:
+    """What an apply must find unchanged (1.3.0): each target read, without its secret comparisons, and its
+    fingerprint. The host reads them again before its first edit and refuses the apply when one differs."""
+    expect = []
+    for target, state in zip(targets, states):
+        if state.fingerprint:
+            entry = target.request()
+            entry.pop("compare", None)
+            expect.append(dict(entry, fingerprint=state.fingerprint))
+    return expect
+
+
 class Element:
     """A read-only view of an element of a ``read`` result, with its schema."""
 
@@ -153,6 +165,7 @@ class SectionState:
     location_found: bool = True                 # False: the site of an optional location does not exist
     state: str | None = None                    # runtime state of the item at path (Target.state), None if absent
     applications: list["SectionState"] = field(default_factory=list)   # Target.each_application: one per path
+    fingerprint: str | None = None              # what the host saw, checked again by the apply (1.3.0)
 
     @classmethod
     def from_result(cls, target: Target, result: dict[str, t.Any]) -> "SectionState":
@@ -170,7 +183,8 @@ class SectionState:
         return cls(section, str(result.get("location", target.location)), tuple(target.path),
                    str(result.get("override_mode_effective", "")), Element(result.get("element"), schema), compares,
                    location_found=result.get("location_found", True) is not False,
-                   state=str(state) if state is not None else None, applications=applications)
+                   state=str(state) if state is not None else None, applications=applications,
+                   fingerprint=str(result["fingerprint"]) if result.get("fingerprint") else None)
 
     def at(self, path: t.Sequence[t.Any]) -> Element:
         """The element at a path below the one read (items that do not exist give an absent element)."""

@@ -35,7 +35,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors im
 
 # Script ids and the versions this collection ships; the marker in each .ps1 must match.
 SCRIPTS: dict[str, str] = {
-    "iis_config": "1.2.0",
+    "iis_config": "1.3.0",
     "gpupdate": "1.1.0",
     "user_rights": "1.1.0",
 }
@@ -63,6 +63,8 @@ FIXES: dict[str, str] = {
     "runtime_failed": "check the application pool's identity and the Windows event log (WAS), then run the task "
                       "again; when the configuration was committed, a rerun finds it in place and may plan no "
                       "runtime step: then recycle the pool (webfarm.winauth.app_pool with state=restarted)",
+    "changed_since_read": "run the task again: it reads the host's configuration again and plans from what it "
+                          "finds (another run or an administrator changed it between this task's read and its apply)",
     "internal_error": "see the message; the remote script failed unexpectedly",
 }
 

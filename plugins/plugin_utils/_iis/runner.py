@@ -103,8 +103,13 @@ class RemoteRunner:
                                                % (len(sections), len(targets)))
         return [SectionState.from_result(target, section) for target, section in zip(targets, sections)]
 
-    def apply(self, edits: t.Sequence[dict[str, t.Any]]) -> dict[str, t.Any]:
-        return self.run("iis_config", {"op": "apply", "edits": list(edits)})
+    def apply(self, edits: t.Sequence[dict[str, t.Any]],
+              expect: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
+        """One apply; ``expect`` (``config.expect_request``) must still read as it did, or nothing is written."""
+        request: dict[str, t.Any] = {"op": "apply", "edits": list(edits)}
+        if expect:
+            request["expect"] = list(expect)
+        return self.run("iis_config", request)
 
     # -- companions -----------------------------------------------------------------------------
 

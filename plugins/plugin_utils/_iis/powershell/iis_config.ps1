@@ -5,7 +5,7 @@
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
 # The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
 # from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
-$WinauthScript = @{ Id = 'iis_config'; Version = '1.2.0' }
+$WinauthScript = @{ Id = 'iis_config'; Version = '1.3.0' }
 $ErrorActionPreference = 'Stop'
 $LockViolation = -2147024863
 
@@ -217,36 +217,63 @@ function Get-ObjectState($Object) {
     try { return [string]$Object.State } catch { return 'Unknown' }
 }
 
+# One read entry: the target's element, its applications and its runtime state as asked for.
+function Read-Section($Manager, $Config, $r) {
+    $t = Get-Target $Manager $Config $r -Optional:([bool](Get-Prop $r 'location_optional' $false))
+    if ($t.Missing) {
+        # 1.1.0: an optional location whose site does not exist reads as absent.
+        $answers = New-Object System.Collections.ArrayList
+        foreach ($c in @(Get-Prop $r 'compare' @())) {
+            [void]$answers.Add([ordered]@{ path = @(Get-Prop $c 'path' @()); attribute = [string](Get-Prop $c 'attribute' ''); found = $false; equal = $false })
+        }
+        return [ordered]@{ section = $t.Path; location = $t.Location; override_mode_effective = ''; path = @(Get-Prop $r 'path' @()); found = $false; location_found = $false; element = $null; compare = $answers }
+    }
+    $out = Read-Target $t $r
+    if ([bool](Get-Prop $r 'each_application' $false)) {
+        if ($t.Location -ne '') { Stop-Winauth 'invalid_request' "each_application reads every application's path: give location ''" $t.Where }
+        $apps = New-Object System.Collections.ArrayList
+        foreach ($site in $Manager.Sites) {
+            foreach ($app in $site.Applications) {
+                $loc = if ($app.Path -eq '/') { $site.Name } else { $site.Name + $app.Path }
+                $sub = [pscustomobject]@{ section = $t.Path; location = $loc; path = @(Get-Prop $r 'path' @()) }
+                [void]$apps.Add((Read-Target (Get-Target $Manager $Config $sub) $sub))
+            }
+        }
+        $out.applications = $apps
+    }
+    if ([bool](Get-Prop $r 'state' $false)) { $out.state = Get-ObjectState (Get-RuntimeObject $Manager $r $t.Where).Object }
+    return $out
+}
+
+# 1.3.0: a digest of the configuration a read entry saw (not the secret comparisons, not the runtime state, which
+# WAS changes itself), which the apply checks again.
+function Get-Fingerprint($Out) {
+    $seen = [ordered]@{}
+    foreach ($k in @($Out.Keys)) { if ($k -notin 'compare', 'fingerprint', 'state') { $seen[$k] = $Out[$k] } }
+    $sha = [Security.Cryptography.SHA256]::Create()
+    try { $bytes = $sha.ComputeHash([Text.Encoding]::UTF8.GetBytes((ConvertTo-AsciiJson $seen))) } finally { $sha.Dispose() }
+    return 'sha256:' + (($bytes | ForEach-Object { $_.ToString('x2') }) -join '')
+}
+
 function Invoke-Read($Manager, $Config, $Request) {
     $sections = New-Object System.Collections.ArrayList
     foreach ($r in @(Get-Prop $Request 'sections' @())) {
-        $t = Get-Target $Manager $Config $r -Optional:([bool](Get-Prop $r 'location_optional' $false))
-        if ($t.Missing) {
-            # 1.1.0: an optional location whose site does not exist reads as absent.
-            $answers = New-Object System.Collections.ArrayList
-            foreach ($c in @(Get-Prop $r 'compare' @())) {
-                [void]$answers.Add([ordered]@{ path = @(Get-Prop $c 'path' @()); attribute = [string](Get-Prop $c 'attribute' ''); found = $false; equal = $false })
-            }
-            [void]$sections.Add([ordered]@{ section = $t.Path; location = $t.Location; override_mode_effective = ''; path = @(Get-Prop $r 'path' @()); found = $false; location_found = $false; element = $null; compare = $answers })
-            continue
-        }
-        $out = Read-Target $t $r
-        if ([bool](Get-Prop $r 'each_application' $false)) {
-            if ($t.Location -ne '') { Stop-Winauth 'invalid_request' "each_application reads every application's path: give location ''" $t.Where }
-            $apps = New-Object System.Collections.ArrayList
-            foreach ($site in $Manager.Sites) {
-                foreach ($app in $site.Applications) {
-                    $loc = if ($app.Path -eq '/') { $site.Name } else { $site.Name + $app.Path }
-                    $sub = [pscustomobject]@{ section = $t.Path; location = $loc; path = @(Get-Prop $r 'path' @()) }
-                    [void]$apps.Add((Read-Target (Get-Target $Manager $Config $sub) $sub))
-                }
-            }
-            $out.applications = $apps
-        }
-        if ([bool](Get-Prop $r 'state' $false)) { $out.state = Get-ObjectState (Get-RuntimeObject $Manager $r $t.Where).Object }
+        $out = Read-Section $Manager $Config $r
+        $out.fingerprint = Get-Fingerprint $out
         [void]$sections.Add($out)
     }
     return @{ sections = $sections }
+}
+
+# 1.3.0: before any edit, each target the plan was made from must read as it did (its fingerprint); else nothing is
+# written and the caller reads and plans again.
+function Assert-Unchanged($Manager, $Config, $Request) {
+    foreach ($x in @(Get-Prop $Request 'expect' @())) {
+        $now = Read-Section $Manager $Config $x
+        if ((Get-Fingerprint $now) -ne [string](Get-Prop $x 'fingerprint' '')) {
+            Stop-Winauth 'changed_since_read' 'it changed on this host after the task read it (another run or an administrator edited it); nothing was written' @{ section = $now.section; location = $now.location; path = @(Get-Prop $x 'path' @()) }
+        }
+    }
 }
 
 # Start, stop or recycle a pool or site after the commit. WAS may need a moment to see a pool committed a moment
@@ -295,6 +322,7 @@ function Invoke-Change([scriptblock]$Change, [hashtable]$Where) {
 }
 
 function Invoke-Apply($Manager, $Config, $Request) {
+    Assert-Unchanged $Manager $Config $Request
     $results = New-Object System.Collections.ArrayList
     $targets = @{}
     $index = 0

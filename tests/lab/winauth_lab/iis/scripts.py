@@ -132,18 +132,47 @@ def run_iis_config(request: dict[str, t.Any], node: t.Any, record: dict[str, t.A
         store = runtime.load(node.node_dir)
         results = []
         for entry in sections:
-            entry = entry if isinstance(entry, dict) else {}
-            result = engine.read(entry)
-            if entry.get("state") is True:
-                kind, name = runtime.addressed(entry, "a read entry with state")
-                result["state"] = runtime.state_of(engine, store, kind, name)
+            result = _read_section(engine, store, entry if isinstance(entry, dict) else {})
+            result["fingerprint"] = fingerprint(result)
             results.append(result)
         return {"sections": results}
     if op == "apply":
         edits = request.get("edits")
         record["edits"] = _edits_summary(edits)
+        _assert_unchanged(engine, runtime.load(node.node_dir), request.get("expect") or [])
         return _apply(engine, edits, node, config_path, record)
     raise RemoteError("invalid_request", "unknown op %r (read, apply)" % (op,))
+
+
+def _read_section(engine: ConfigEngine, store: dict[str, t.Any], entry: dict[str, t.Any]) -> dict[str, t.Any]:
+    result = engine.read(entry)
+    if entry.get("state") is True:
+        kind, name = runtime.addressed(entry, "a read entry with state")
+        result["state"] = runtime.state_of(engine, store, kind, name)
+    return result
+
+
+def fingerprint(result: dict[str, t.Any]) -> str:
+    """1.3.0: a digest of the configuration a read entry saw, checked again by apply.
+
+    Not the secret comparisons, not the runtime state (WAS changes it itself: a refused runtime step says so).
+    """
+    seen = {k: v for k, v in result.items() if k not in ("compare", "fingerprint", "state")}
+    text = json.dumps(seen, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _assert_unchanged(engine: ConfigEngine, store: dict[str, t.Any], expect: t.Any) -> None:
+    """1.3.0: before any edit, every target the plan was made from must read as it did; else nothing is written."""
+    if not isinstance(expect, list):
+        raise RemoteError("invalid_request", "expect must be a list of read entries with their fingerprint")
+    for entry in expect:
+        entry = entry if isinstance(entry, dict) else {}
+        now = _read_section(engine, store, entry)
+        if fingerprint(now) != entry.get("fingerprint"):
+            raise RemoteError("changed_since_read", "it changed on this host after the task read it (another run or "
+                              "an administrator edited it); nothing was written", section=now.get("section"),
+                              location=now.get("location"), path=entry.get("path") or [])
 
 
 def _apply(engine: ConfigEngine, edits: t.Any, node: t.Any, config_path: Path,

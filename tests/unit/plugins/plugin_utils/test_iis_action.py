@@ -246,6 +246,34 @@ def test_a_connection_lost_during_a_call_names_the_host_and_script(node: NodeCon
     assert str(failure.value).startswith(expected), str(failure.value)
 
 
+class EditedAfterTheRead(InProcessNode):
+    """Another run adds a provider at the site between this task's read and its apply."""
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        if len(self.commands) == 1:
+            other = make(WebAuthProbe, self.node, {"location": "Default Web Site",
+                                                   "providers": ["Negotiate", "NTLM", "Negotiate:Kerberos"]})
+            assert other.run(task_vars={})["changed"] is True
+        return super().exec_command(cmd, in_data, sudoable)
+
+
+def test_an_edit_made_between_the_read_and_the_apply_is_never_overwritten(node: NodeContext) -> None:
+    """Issue: an exact collection was cleared and re-added from the earlier read, losing the other run's item."""
+    args = {"location": "Default Web Site", "providers": ["Negotiate"]}
+    action = make(WebAuthProbe, node, args)
+    action._connection = EditedAfterTheRead(node)
+    with pytest.raises(AnsibleActionFail) as caught:
+        action.run(task_vars={})
+    message = caught.value.message
+    assert "changed_since_read" in message and "location 'Default Web Site'" in message, message
+    assert "nothing was written" in message and "run the task again" in message and "\n" not in message
+    assert "changed" not in caught.value.result and caught.value.result["remote_calls"] == 2
+    assert 'value="Negotiate:Kerberos"' in node.application_host_config.read_text(encoding="utf-8")
+    rerun = make(WebAuthProbe, node, args).run(task_vars={})     # reads again, plans from what it finds
+    assert rerun["changed"] is True and "Negotiate:Kerberos" in rerun["diff"]["before"]
+    assert 'value="Negotiate:Kerberos"' not in node.application_host_config.read_text(encoding="utf-8")
+
+
 class StoppedAfterTheRead(InProcessNode):
     """Someone stops DefaultAppPool between the task's read and its apply (another admin, WAS rapid-fail)."""
 
