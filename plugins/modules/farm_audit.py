@@ -36,7 +36,9 @@ description:
     C(ntlm_only_providers) where Kerberos is intended; C(hostname_spn_on_service_account) (an HTTP SPN
     for a node's own name on a non-machine account, which breaks Kerberos to its WinRM);
     C(windows_auth_on_arr_front_end); C(arr_not_proxying); C(anonymous_and_windows);
-    C(windows_auth_off); C(no_authentication); C(pool_missing)."
+    C(windows_auth_off); C(no_authentication); C(pool_missing); C(identity_allows_rc4) (a pool identity's
+    C(msDS-SupportedEncryptionTypes) allows RC4, which domain controllers updated for CVE-2026-20833 keep
+    issuing to it: a warning with AES beside it, an error with RC4 alone)."
 author:
   - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:

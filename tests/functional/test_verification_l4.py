@@ -110,11 +110,17 @@ def test_the_role_sets_aes_and_require_aes_catches_an_identity_pinned_to_rc4(far
         assert ("but the ticket and the session key for HTTP/%s are not AES (ticket rc4-hmac, session key rc4-hmac)"
                 % farm["virtual"]) in pinned["msg"]
         assert lb_probe(farm, count=1)["ok"]            # Kerberos itself still works with the RC4 ticket
+        # The audit names the cause once, for the farm, as read from the directory.
+        (rc4,) = [f for f in audit(farm["tmp"], "lb_nodes", farm["farm"])["findings"]
+                  if f["id"] == "identity_allows_rc4"]
+        assert rc4["severity"] == "error" and rc4["node"] is None and rc4["account"] == "CAMTEST\\cam-svc"
+        assert "0x4 (RC4-HMAC)" in rc4["detail"] and "webfarm.winauth.kerberos_encryption" in rc4["fix"]
     finally:
         run = converge(farm)
         assert run.returncode == 0, run.stdout[-5000:]
     assert "Set the Kerberos encryption types of the shared account" in run.stdout
     assert lb_probe(farm, count=2, require_aes=True)["ticket_etypes"] == [aes]
+    assert "identity_allows_rc4" not in {f["id"] for f in audit(farm["tmp"], "lb_nodes", farm["farm"])["findings"]}
 
 
 def test_over_http_the_probe_falls_back_to_ntlm_only_when_asked(farm) -> None:

@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encryption_rules import (
+    SUPPORTED_ENCRYPTION_TYPES,
+)
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.entry import Entry
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import find_object, netbios_name
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
@@ -59,7 +62,8 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rule
     pool_is_domain,
 )
 
-ACCOUNT_ATTRIBUTES = ("sAMAccountName", "objectClass", "dNSHostName", "servicePrincipalName")
+ACCOUNT_ATTRIBUTES = ("sAMAccountName", "objectClass", "dNSHostName", "servicePrincipalName",
+                      SUPPORTED_ENCRYPTION_TYPES)
 
 
 def _kind(classes: t.Sequence[str]) -> str:
@@ -74,7 +78,8 @@ def _kind(classes: t.Sequence[str]) -> str:
 def _summary(entry: Entry) -> dict[str, t.Any]:
     kind = _kind(entry.object_classes)
     return {"dn": entry.dn, "sam": entry.text("sAMAccountName"), "kind": kind, "is_computer": kind == "computer",
-            "dns_host_name": entry.text("dNSHostName") or None, "spns": entry.texts("servicePrincipalName")}
+            "dns_host_name": entry.text("dNSHostName") or None, "spns": entry.texts("servicePrincipalName"),
+            "supported_encryption_types": entry.integer(SUPPORTED_ENCRYPTION_TYPES)}
 
 
 def _identities(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]]) -> list[str]:

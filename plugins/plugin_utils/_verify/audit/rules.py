@@ -33,8 +33,9 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm
     own_names,
     spns_of,
 )
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.findings import SEVERITY_ORDER, finding
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.identity import identity_rules
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def pool_is_domain(pool: dict[str, t.Any]) -> bool:
@@ -64,13 +65,6 @@ def decrypts_with(app: dict[str, t.Any], pool: dict[str, t.Any] | None, computer
 
 # --- findings ----------------------------------------------------------------------------------------------------
 
-def finding(fid: str, severity: str, node: str | None, title: str, detail: str, fix: str,
-            **subjects: t.Any) -> dict[str, t.Any]:
-    result = {"id": fid, "severity": severity, "node": node, "title": title, "detail": detail, "fix": fix}
-    result.update({k: v for k, v in subjects.items() if v is not None})
-    return result
-
-
 def spn_holders(directory: dict[str, t.Any], spn: str) -> list[dict[str, t.Any]]:
     return list(directory.get("spn_holders", {}).get(spn.lower(), []))
 
@@ -97,6 +91,7 @@ def audit(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], directory
     if scope == "farm":
         findings += _unused_holder(farm, nodes, directory)
     findings += _gpo_scope(farm, nodes, directory)
+    findings += identity_rules(directory)
     unique: list[dict[str, t.Any]] = []
     seen = set()
     for item in findings:

@@ -268,3 +268,22 @@ def test_node_snapshot_from_a_twin_read(tmp_path) -> None:
     assert ("kernel_mode_machine_keys", "SERVER1") in found(findings)
     front = node_snapshot("ARR1", "ARR1", "front_end", read(twin, snapshot_targets("front_end")), None)
     assert front["arr"] == {"proxy_enabled": False, "farms": [], "rules": []}
+
+
+@pytest.mark.parametrize("value, severity, words", [
+    (0x1C, "warning", "allows RC4"), (0x4, "error", "accepts only RC4"), (0x20004, "error", "accepts only RC4")])
+def test_an_identity_that_allows_rc4_is_named_with_the_cve_and_the_module_that_fixes_it(value, severity, words):
+    view = directory()
+    view["accounts"]["cam-svc"] = dict(CAM, supported_encryption_types=value)
+    (rc4,) = [f for f in audit(farm(), [node("SERVER1"), node("SERVER2")], view) if f["id"] == "identity_allows_rc4"]
+    assert rc4["severity"] == severity and rc4["node"] is None and words in rc4["title"]
+    assert rc4["account"] == "CAMTEST\\cam-svc" and "CVE-2026-20833" in rc4["detail"] and "RC4-HMAC" in rc4["detail"]
+    assert "webfarm.winauth.kerberos_encryption with account: CAMTEST\\cam-svc" in rc4["fix"]
+
+
+@pytest.mark.parametrize("value", [None, 0, 0x18, 0x10])
+def test_an_identity_on_aes_or_the_kdc_default_has_no_rc4_finding(value):
+    view = directory()
+    view["accounts"]["cam-svc"] = dict(CAM, supported_encryption_types=value)
+    view["computers"]["SERVER1"] = dict(SERVER1, supported_encryption_types=0x1C)   # a computer's own policy
+    assert audit(farm(), [node("SERVER1"), node("SERVER2")], view) == []
