@@ -37,7 +37,6 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.find
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.identity import identity_rules
 
 
-
 def pool_is_domain(pool: dict[str, t.Any]) -> bool:
     """A snapshot's pool runs as an account of its own (see ``acceptor.is_domain_identity``)."""
     return acceptor.is_domain_identity(pool.get("identity_type"), pool.get("username"))
