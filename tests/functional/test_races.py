@@ -217,6 +217,44 @@ def test_a_create_that_loses_the_race_converges_on_the_gpo_another_run_created_m
             remove_gpo(guid)
 
 
+def test_a_run_that_arrives_while_a_racing_create_still_holds_its_duplicate_waits_it_out() -> None:
+    """Deterministic: the name has its GPO and the bare container another create is about to delete (what five
+    racing creates left in CI; here for 5 s, longer than ansible takes to reach the DC): runs of gpo and
+    gpo_user_rights wait it out instead of calling the name ambiguous."""
+    import threading
+    import uuid
+
+    name = "winauth-test-create-inflight-%s" % new_token()
+    created = run_module("webfarm.winauth.gpo", {"name": name}, env=connection_env())
+    assert not failed(created), created.msg
+    duplicate = "{%s}" % str(uuid.uuid4()).upper()
+    try:
+        with ldap_connection() as conn:
+            assert conn.add(gpo_dn(duplicate), "groupPolicyContainer", {
+                "displayName": name, "gPCFileSysPath": "\\\\x\\SysVol\\x\\Policies\\%s" % duplicate,
+                "versionNumber": "0", "flags": "0", "gPCFunctionalityVersion": "2"}), conn.result
+        assert sorted(gpo_named(name)) == sorted([created["guid"], duplicate])
+
+        def the_racer_removes_it() -> None:
+            with ldap_connection() as conn:
+                conn.delete(gpo_dn(duplicate))
+
+        timer = threading.Timer(5.0, the_racer_removes_it)
+        timer.start()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            again, rights = pool.map(lambda call: run_module(*call, env=connection_env()), [
+                ("webfarm.winauth.gpo", {"name": name}),
+                ("webfarm.winauth.gpo_user_rights", {"gpo": name, "right": "SeBatchLogonRight",
+                                                      "accounts": ["Administrator"], "mode": "add"})])
+        timer.join()
+        assert not failed(again) and not again["changed"] and again["guid"] == created["guid"], again.msg
+        assert not failed(rights) and rights["changed"], rights.msg
+        assert gpo_named(name) == [created["guid"]]
+    finally:
+        for guid in gpo_named(name):
+            remove_gpo(guid)
+
+
 def test_a_planning_read_never_fails_while_another_session_replaces_the_template_or_removes_the_marker(
         race_gpo) -> None:
     """A run that plans (reads without the lease) while another run writes: it renames its new template over the

@@ -12,6 +12,7 @@ its typed, explained errors.
 from __future__ import annotations
 
 import re
+import time
 import typing as t
 from dataclasses import dataclass
 
@@ -114,9 +115,37 @@ def find_gpos(conn: Directory, reference: str) -> list[GpoInfo]:
                                                             scope="LEVEL")]
 
 
+# A run that creates a GPO adds its container, then (when another run created one of the same name at the
+# same moment) deletes it again: for that instant two GPOs share the name. How long such a duplicate may
+# live, and how often to look again, before several GPOs of one name are taken as the administrator's.
+SETTLE_SECONDS = 8.0
+_SETTLE_POLL = 0.25
+
+
+def _in_flight(gpo: GpoInfo) -> bool:
+    """A container another run is creating or about to delete: nothing written to it yet."""
+    return gpo.version == 0 and not gpo.machine_extensions and not gpo.user_extensions
+
+
+def settle(conn: Directory, reference: str, found: list[GpoInfo],
+           sleep: t.Callable[[float], None] = time.sleep) -> list[GpoInfo]:
+    """``found`` again after the duplicates of a concurrent create are gone (see SETTLE_SECONDS).
+
+    Several GPOs of one display name, all but one of them still empty, is what racing creates leave for
+    a moment (lifecycle._create_gpo keeps the one the DC created first and deletes the others); the
+    name is read again until one is left or the wait is over. Anything else is returned at once, for
+    the caller to refuse as ambiguous.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while len(found) > 1 and sum(1 for gpo in found if not _in_flight(gpo)) <= 1 and time.monotonic() < deadline:
+        sleep(_SETTLE_POLL)
+        found = find_gpos(conn, reference)
+    return found
+
+
 def get_gpo(conn: Directory, reference: str, parameter: str = "gpo") -> GpoInfo:
     """Exactly one GPO, or InvalidInput naming ``parameter`` (none found, or a display name shared by several)."""
-    found = find_gpos(conn, reference)
+    found = settle(conn, reference, find_gpos(conn, reference))
     if not found:
         raise InvalidInput("%s=%s: no GPO has that %s in %s; create it first with webfarm.winauth.gpo "
                            "(state=present)" % (parameter, reference, "GUID" if guid_of(reference) else "display name",

@@ -24,6 +24,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container imp
     gpo_dn,
     guid_of,
     policies_dn,
+    settle,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.folder_acl import (
@@ -67,7 +68,7 @@ def ensure_gpo(ctx: GpoContext, name: str | None, guid: str | None, state: str, 
     conn = ctx.conn
     if guid is not None and guid_of(guid) is None:
         raise InvalidInput("guid=%s is not a GUID; give it as {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" % guid)
-    found = find_gpos(conn, guid) if guid else find_gpos(conn, name or "")
+    found = find_gpos(conn, guid) if guid else settle(conn, name or "", find_gpos(conn, name or ""))
     if len(found) > 1:
         raise ambiguous_name_error("name", name or "", found)
     gpo = found[0] if found else None

@@ -22,6 +22,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container imp
     gpo_dn,
     guid_of,
     read_link_target,
+    settle,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gplink import (
@@ -97,7 +98,7 @@ def ensure_link(ctx: GpoContext, gpo_ref: str, target: str | None, state: str, e
 def _gpo_to_unlink(conn: Directory, gpo_ref: str) -> GpoInfo:
     """The GPO whose link is to go. A GPO already deleted has nothing linked by its name, but a GUID
     still removes a link left dangling (as GPMC shows "Inaccessible" links)."""
-    found = find_gpos(conn, gpo_ref)
+    found = settle(conn, gpo_ref, find_gpos(conn, gpo_ref))
     if len(found) > 1:
         raise ambiguous_name_error("gpo", gpo_ref, found)
     if found:
