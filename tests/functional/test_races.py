@@ -244,8 +244,8 @@ def test_a_run_that_arrives_while_a_racing_create_still_holds_its_duplicate_wait
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             again, rights = pool.map(lambda call: run_module(*call, env=connection_env()), [
                 ("webfarm.winauth.gpo", {"name": name}),
-                ("webfarm.winauth.gpo_user_rights", {"gpo": name, "right": "SeBatchLogonRight",
-                                                      "accounts": ["Administrator"], "mode": "add"})])
+                ("webfarm.winauth.gpo_user_rights",
+                 {"gpo": name, "right": "SeBatchLogonRight", "accounts": ["Administrator"], "mode": "add"})])
         timer.join()
         assert not failed(again) and not again["changed"] and again["guid"] == created["guid"], again.msg
         assert not failed(rights) and rights["changed"], rights.msg
