@@ -127,6 +127,12 @@ allowed_principals:
   type: list
   elements: str
   sample: ["SERVER1$ (S-1-5-21-1-2-3-1103)"]
+allowed_principals_before:
+  description: The same before the task; the change plan's journal records it.
+  returned: always when the gMSA was found
+  type: list
+  elements: str
+  sample: ["SERVER1$ (S-1-5-21-1-2-3-1103)"]
 """
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.gmsa import (  # noqa: E402

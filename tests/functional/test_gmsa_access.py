@@ -129,3 +129,23 @@ def test_lb_farm_with_a_gmsa_stops_before_any_node_when_a_node_may_not_retrieve_
     assert "SERVER2$ (no ACE of msDS-GroupMSAMembership grants read" in out, out[-3000:]
     assert "Register the farm's HTTP SPNs" not in out     # stopped before any write and before any node
     assert raw_value(dn, MEMBERSHIP) == before
+
+
+def test_arr_farm_with_a_gmsa_names_each_content_server_that_may_not_retrieve_its_password(lab, gmsa, tmp_path):
+    sam, dn, _group, _group_dn = gmsa
+    before = raw_value(dn, MEMBERSHIP)
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {"arr_frontends": {"hosts": {"ARR1": {}}},
+                                                        "content_nodes": {"hosts": {"CONTENT1": {}, "CONTENT2": {}}}}}}))
+    play, _args = write_playbook(tmp_path, "play", [{
+        "name": "farm role", "hosts": "all", "gather_facts": False,
+        "module_defaults": {"group/webfarm.winauth.ad": admin_connection(lab)},
+        "roles": [{"role": "webfarm.winauth.arr_farm", "vars": {
+            "arr_farm_public_name": "%s.camtest.local" % sam[:-1], "arr_farm_identity": "CAMTEST\\%s" % sam,
+            "arr_farm_register_content_spns": False}}]}])
+    run = run_playbook(str(play), "-i", str(inv), "--check")
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    assert "Check that every node may retrieve the password of CAMTEST\\%s" % sam in out, out[-3000:]
+    assert "CONTENT1$ (no ACE" in out and "CONTENT2$ (no ACE" in out, out[-3000:]
+    assert raw_value(dn, MEMBERSHIP) == before

@@ -87,6 +87,11 @@ def _decide(sd: t.Any, principals: list[dict[str, t.Any]], gmsa_sid: str) -> lis
     return rows
 
 
+def _allowed(sd: t.Any) -> list[str]:
+    """The SIDs of the descriptor's access-allowed entries (upper-case), in order."""
+    return [sid.upper() for sid in sd.allowed_sids()] if sd is not None else []
+
+
 def ensure_gmsa_access(conn: Directory, task: GmsaAccessTask, check_mode: bool) -> Outcome:
     """Read the gMSA and the principals, decide, plan one compare-and-swap write unless check_mode or verify."""
     principals = [_principal(conn, name) for name in task.principals]
@@ -122,9 +127,8 @@ def ensure_gmsa_access(conn: Directory, task: GmsaAccessTask, check_mode: bool) 
               "after": render_membership(entry.dn, plan.after, names)},
         result={"dn": entry.dn, "sam_account_name": entry.text("sAMAccountName"), "object_sid": gmsa_sid,
                 "principals": after_rows, "denied": [row["name"] for row in denied_after],
-                "allowed_principals": [names.get(ace.sid.upper(), ace.sid) for ace in
-                                       ((plan.after.dacl or []) if plan.after is not None else [])
-                                       if getattr(ace, "ace_type", None) == 0]})
+                "allowed_principals": [names.get(sid, sid) for sid in _allowed(plan.after)],
+                "allowed_principals_before": [names.get(sid, sid) for sid in _allowed(plan.before)]})
     if denied_after and task.mode == "verify":
         raise RetrievalDenied(
             "%s may not retrieve the password of %s (%s), so a pool running as it fails to start there (the "

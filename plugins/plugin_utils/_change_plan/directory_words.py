@@ -246,6 +246,20 @@ def encryption_view(result: dict[str, t.Any]) -> View:
                 edits=["clear it" if now == unset else "set %s" % now.lower()])
 
 
+def gmsa_view(result: dict[str, t.Any]) -> View:
+    """gmsa_access: who may retrieve the gMSA's password, before and after; the nodes that still may not."""
+    account = str(result.get("sam_account_name") or result.get("dn") or "the gMSA")
+    label = "Who may retrieve the password of %s (msDS-GroupMSAMembership)" % account
+    now = ", ".join(str(p) for p in result.get("allowed_principals") or []) or "nobody"
+    warnings = ["%s may not retrieve the password of %s: a pool running as it cannot start there (503)"
+                % (", ".join(str(d) for d in result.get("denied") or []), account)] if result.get("denied") else []
+    if not result.get("changed"):
+        return View(right=["%s: %s" % (label, now)], warnings=warnings, edits=[])
+    was = ", ".join(str(p) for p in result.get("allowed_principals_before") or []) or "nobody"
+    return View(changes=[Change("gmsa_access", "gmsa:%s" % account.lower(), transition(label, was, now), was, now)],
+                warnings=warnings, edits=["allow %s" % now])
+
+
 def domain_info_view(result: dict[str, t.Any]) -> View:
     domain, dc, bind = result.get("domain") or {}, result.get("dc") or {}, result.get("bind") or {}
     return View(right=["Domain %s (%s) read from domain controller %s, bound as %s (%s over %s)" % (
@@ -257,6 +271,7 @@ VIEWS: dict[str, t.Callable[[dict[str, t.Any]], View]] = {
     "spn": spn_view,
     "delegation": delegation_view,
     "kerberos_encryption": encryption_view,
+    "gmsa_access": gmsa_view,
     "gpo": gpo_view,
     "gpo_user_rights": user_rights_view,
     "gpo_link": gpo_link_view,

@@ -155,13 +155,22 @@ def _app_pool(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     return entries
 
 
+def _gmsa(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    account = r.get("sam_account_name") or r.get("dn")
+    before = list(r.get("allowed_principals_before") or [])
+    return [_entry(obs, "gmsa:%s" % _lower(account), "gmsa_access", {"allowed_principals": before},
+                   {"allowed_principals": list(r.get("allowed_principals") or [])}, restorable=False,
+                   reason="put the allowed principals back with webfarm.winauth.gmsa_access, account=%s, mode=exact "
+                          "and the SIDs of: %s" % (account, ", ".join(before) or "nobody"))]
+
+
 def _policy(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     del r      # nothing to put back: a rollback refreshes policy again once the GPO is as it was
     return [_entry(obs, "policy:gpupdate", "policy_refresh", None, None, rollback="refresh policy again")]
 
 
 _BUILDERS: dict[str, t.Callable[[Observation, dict[str, t.Any]], list[dict[str, t.Any]]]] = {
-    "spn": _spn, "delegation": _delegation, "kerberos_encryption": _encryption, "gpo": _gpo,
+    "spn": _spn, "delegation": _delegation, "kerberos_encryption": _encryption, "gmsa_access": _gmsa, "gpo": _gpo,
     "gpo_user_rights": _rights, "gpo_link": _link,
     "web_auth": _iis, "arr_farm": _iis, "app_pool": _app_pool, "policy_refresh": _policy,
 }
@@ -200,7 +209,8 @@ def build(observations: t.Iterable[Observation]) -> dict[str, t.Any]:
     for (_scope, _obj), entry in entries.items():
         entry.pop("task", None)
         entry.setdefault("restorable", True)
-        if entry["kind"] in ("spn_account", "delegation", "kerberos_encryption", "gpo", "user_right", "gpo_link"):
+        if entry["kind"] in ("spn_account", "delegation", "kerberos_encryption", "gmsa_access", "gpo", "user_right",
+                             "gpo_link"):
             entry["plane"] = "directory"
         else:
             entry["plane"] = "node"

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 COLLECTION = "webfarm.winauth."
 
-DIRECTORY_ACTIONS = frozenset({"spn", "spn_info", "delegation", "kerberos_encryption", "gpo", "gpo_user_rights",
-                               "gpo_link", "domain_info"})
+DIRECTORY_ACTIONS = frozenset({"spn", "spn_info", "delegation", "kerberos_encryption", "gmsa_access", "gpo",
+                               "gpo_user_rights", "gpo_link", "domain_info"})
 NODE_ACTIONS = frozenset({"web_auth", "app_pool", "arr_farm", "policy_refresh"})
 VERIFY_ACTIONS = frozenset({"farm_audit", "negotiate_probe"})
 
@@ -33,6 +33,8 @@ _KEEP: dict[str, tuple[str, ...]] = {
                    "rbcd_principals", "user_account_control", "before"),
     "kerberos_encryption": ("dn", "sam_account_name", "supported_encryption_types", "flags", "previous_flags",
                             "supported_encryption_types_before", "object_sid"),
+    "gmsa_access": ("dn", "sam_account_name", "object_sid", "principals", "denied", "allowed_principals",
+                    "allowed_principals_before"),
     "gpo": ("guid", "name", "dn", "created", "repaired", "unlinked", "version", "repairs", "before"),
     "gpo_user_rights": ("gpo", "right", "defined", "holders", "version", "defined_before", "holders_before",
                         "machine_extensions_before", "version_before"),

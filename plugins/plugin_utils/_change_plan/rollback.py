@@ -20,7 +20,7 @@ import typing as t
 
 # Undo in this order: SPNs (moves back first, then what the run added), the account settings, then the GPO's
 # rights and links, and a GPO the run created last (removing it unlinks it everywhere).
-ORDER = ("spn_account", "delegation", "kerberos_encryption", "user_right", "gpo_link", "gpo")
+ORDER = ("spn_account", "delegation", "kerberos_encryption", "gmsa_access", "user_right", "gpo_link", "gpo")
 NODE_KINDS = ("iis_attribute", "iis_collection", "iis_item", "iis_runtime", "iis_secret", "pool_identity",
               "policy_refresh")
 _CIPHERS = {"rc4": 0x4, "aes128": 0x8, "aes256": 0x10}
