@@ -112,6 +112,18 @@ CASES: list[dict] = [
                          "children": {"providers": {"items": [provider("Negotiate", "inherited", True),
                                                               provider("NTLM", "inherited", True)]}}},
          }]})),
+    # 1.4.0: the holders of user rights in the same read (a node's whole state in one call)
+    dict(id="read-with-rights", script="iis_config",
+         request=dict(read(target(WA)), rights=["SeBatchLogonRight"]), rc=0,
+         expect=ok({"sections": [{"section": WA, "location": "", "found": True}], "rights": {"SeBatchLogonRight": [
+             {"sid": "S-1-5-32-544", "name": "BUILTIN\\Administrators"},
+             {"sid": "S-1-5-32-551", "name": "BUILTIN\\Backup Operators"},
+             {"sid": "S-1-5-32-559", "name": "BUILTIN\\Performance Log Users"},
+             {"sid": "S-1-5-32-568", "name": "BUILTIN\\IIS_IUSRS"}]}})),
+    dict(id="read-without-rights-returns-none", script="iis_config", request=read(target(WA)), rc=0,
+         expect=ok({"sections": ANY, "rights": ABSENT})),
+    dict(id="read-with-a-bad-right-name", script="iis_config",
+         request=dict(read(target(WA)), rights=["LogOnAsBatch"]), rc=1, expect=error("invalid_request")),
     dict(id="read-unknown-site", script="iis_config", request=read(target(WA, "No Such Site")), rc=1,
          expect=error("location_not_found", section=WA, location="No Such Site")),
     dict(id="read-unknown-section", script="iis_config", request=read(target("system.webServer/noSuchSection")),
@@ -369,6 +381,14 @@ CASES: list[dict] = [
         "target": "computer", "rc": 0, "succeeded": True, "restart_required": False, "output": ANY})),
     dict(id="gpupdate-bad-target", script="gpupdate", request={"target": "everything"}, rc=1,
          expect=error("invalid_request")),
+    # 1.2.0: who holds the rights once the refresh is done, in the same call
+    dict(id="gpupdate-then-rights", script="gpupdate",
+         lab={"domain_policy": {"SeBatchLogonRight": [{"sid": "S-1-5-21-1-2-3-1105", "name": "CAMTEST\\cam-svc"}]}},
+         request={"target": "computer", "rights": ["SeBatchLogonRight"]}, rc=0, expect=ok({
+             "succeeded": True, "rights": {"SeBatchLogonRight": [
+                 {"sid": "S-1-5-21-1-2-3-1105", "name": "CAMTEST\\cam-svc"}]}})),
+    dict(id="gpupdate-bad-right-refreshes-nothing", script="gpupdate",
+         request={"target": "computer", "rights": ["LogOnAsBatch"]}, rc=1, expect=error("invalid_request")),
 
     # --- user_rights --------------------------------------------------------------------------
     dict(id="user-rights-local-defaults", script="user_rights", request={"rights": ["SeBatchLogonRight"]}, rc=0,

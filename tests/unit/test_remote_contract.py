@@ -189,9 +189,9 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
 # hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
 # line ends).
 PINNED = {
-    "iis_config": ("1.3.0", "b5ed2046f836b96888dc8c496c5ff647d62268f13b8e73976f5d9a10215bc439"),
-    "gpupdate": ("1.1.0", "7bfd9a8bf9e254653bb634a3ba66b84d698ea74986cfde5364b035ca3ef36a64"),
-    "user_rights": ("1.1.0", "5483f665f83d4f19c763f5b9d65c2211d3a6c8332d217d64603c600e79e3c0fd"),
+    "iis_config": ("1.4.0", "abca24ba706bf68686f59a193b7691e1a7c0bfd676ee6c7838626e66f73d30e0"),
+    "gpupdate": ("1.2.0", "9857f11ef064625be05bacd809d057024fbdf5b3fa6c62b836a5752dcbc344a7"),
+    "user_rights": ("1.2.0", "682bfc318636f96ae98974991a18fe26cd5b5501f55c1316b578844c284580d5"),
 }
 
 

@@ -118,7 +118,7 @@ class _Collector:
             (self.node_changes[obs.host] if plane == "node" else self.directory).append(item)
             for risk in change.risks:
                 self._risk(risk, where, change.text)
-        if obs.module == "policy_refresh":
+        if obs.module in ("policy_refresh", "web_node"):
             self.rights_risks[obs.host] = view.risks      # the last read of the node's rights is the one that counts
         else:
             for risk in view.risks:

@@ -38,9 +38,13 @@ def _holders(rights: t.Any) -> list[str]:
 
 
 def policy_view(obs: Observation) -> View:
-    result = obs.result
+    return _policy_part(obs.result, obs.changed)
+
+
+def _policy_part(result: dict[str, t.Any], refreshed: bool) -> View:
+    """The rights a node task read and, when policy was (or would be) refreshed, the gpupdate."""
     view = View(risks=_missing_risks(result.get("missing")))
-    if obs.changed:
+    if refreshed:
         missing = result.get("missing") or {}
         rights = list(result.get("rights") or {}) + [r for r in missing if r not in (result.get("rights") or {})]
         checked = ", ".join(right_words(str(r)) for r in rights)
@@ -51,6 +55,26 @@ def policy_view(obs: Observation) -> View:
                                    "refreshed, right still missing", risks=[R.GPUPDATE]))
     if not view.risks:
         view.right.extend(_holders(result.get("rights")))
+    return view
+
+
+def _pool_serves(pool: dict[str, t.Any]) -> str:
+    return "Pool %s serves %s" % (pool.get("name"), ", ".join(pool["applications"]) or "nothing")
+
+
+def web_node_view(obs: Observation) -> View:
+    """web_node: the IIS edits of its authentication and pool, then its rights and any refresh."""
+    result = obs.result
+    changes, right = iis_view(result)
+    view = View(changes=changes if obs.changed else [], right=right,
+                edits=[str(c) for c in result.get("changes") or []])
+    pool = result.get("app_pool") if isinstance(result.get("app_pool"), dict) else {}
+    if not pool.get("changed") and pool.get("applications") is not None:
+        view.right.append(_pool_serves(pool))
+    policy = _policy_part(result, bool(result.get("refresh")) and obs.changed)
+    view.changes += policy.changes
+    view.risks += policy.risks
+    view.right += policy.right
     return view
 
 
@@ -101,10 +125,11 @@ def view_of(obs: Observation) -> View:
         edits = [str(c) for c in result.get("changes") or []]
         view = View(changes=changes if obs.changed else [], right=right, edits=edits)
         if not obs.changed and not right and obs.module == "app_pool" and result.get("applications") is not None:
-            view.right.append("Pool %s serves %s" % (result.get("name"), ", ".join(result["applications"]) or
-                                                     "nothing"))
+            view.right.append(_pool_serves(result))
     elif obs.module == "policy_refresh":
         view = policy_view(obs)
+    elif obs.module == "web_node":
+        view = web_node_view(obs)
     elif obs.module:
         view = View(changes=[Change("other", "%s:%s" % (obs.module, obs.task.lower()), "%s: %s" % (
             short_task(obs.task), "; ".join(str(c) for c in result.get("changes") or []) or "changed"))]

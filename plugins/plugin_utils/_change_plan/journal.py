@@ -145,7 +145,11 @@ def _iis(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
 
 
 def _app_pool(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-    entries = _iis(obs, r)
+    return _iis(obs, r) + _pool_identity(obs, r)
+
+
+def _pool_identity(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    entries = []
     if "identity_before" in r and (r.get("identity_before"), r.get("username_before")) != (
             r.get("identity"), r.get("username")):
         entries.append(_entry(obs, "pool:%s:identity" % _lower(r.get("name")), "pool_identity",
@@ -169,10 +173,17 @@ def _policy(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     return [_entry(obs, "policy:gpupdate", "policy_refresh", None, None, rollback="refresh policy again")]
 
 
+def _web_node(obs: Observation, r: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """Its IIS edits, the pool's identity as app_pool reports it, and the refresh when one ran (or would)."""
+    pool = r.get("app_pool") if isinstance(r.get("app_pool"), dict) else {}
+    return _iis(obs, r) + _pool_identity(obs, pool) + (_policy(obs, r) if r.get("refresh") else [])
+
+
 _BUILDERS: dict[str, t.Callable[[Observation, dict[str, t.Any]], list[dict[str, t.Any]]]] = {
     "spn": _spn, "delegation": _delegation, "kerberos_encryption": _encryption, "gmsa_access": _gmsa, "gpo": _gpo,
     "gpo_user_rights": _rights, "gpo_link": _link,
     "web_auth": _iis, "arr_farm": _iis, "app_pool": _app_pool, "policy_refresh": _policy,
+    "web_node": _web_node,
 }
 
 

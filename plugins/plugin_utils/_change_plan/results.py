@@ -20,7 +20,7 @@ COLLECTION = "webfarm.winauth."
 
 DIRECTORY_ACTIONS = frozenset({"spn", "spn_info", "delegation", "kerberos_encryption", "gmsa_access", "gpo",
                                "gpo_user_rights", "gpo_link", "domain_info"})
-NODE_ACTIONS = frozenset({"web_auth", "app_pool", "arr_farm", "policy_refresh"})
+NODE_ACTIONS = frozenset({"web_auth", "app_pool", "arr_farm", "policy_refresh", "web_node"})
 VERIFY_ACTIONS = frozenset({"farm_audit", "negotiate_probe"})
 
 _COMMON = ("changed", "failed", "skipped", "unreachable", "msg", "warnings", "diff", "changes", "censored")
@@ -46,6 +46,8 @@ _KEEP: dict[str, tuple[str, ...]] = {
                  "applications", "before", "after", "identity_before", "username_before", "password_changed"),
     "arr_farm": ("farm", "rules", "before", "after"),
     "policy_refresh": ("refreshed", "gpupdate", "rights", "missing"),
+    "web_node": ("location", "application", "authentication", "app_pool", "before", "after", "refresh", "refreshed",
+                 "gpupdate", "rights", "missing"),
     "farm_audit": ("findings", "summary"),
     "negotiate_probe": ("ok", "url", "status", "mechanism", "spn", "backend", "backends"),
 }

@@ -27,7 +27,11 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
 SCRIPT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powershell")
 PRELUDE = "prelude"
 # The parts a script uses beyond the prelude, sent between the prelude and the script (function definitions only).
-PARTS: dict[str, tuple[str, ...]] = {"iis_config": ("iis_values",)}
+PARTS: dict[str, tuple[str, ...]] = {
+    "iis_config": ("iis_values", "rights_read"),
+    "gpupdate": ("rights_read",),
+    "user_rights": ("rights_read",),
+}
 _SCRIPTS: dict[str, str] = {}
 
 
@@ -96,12 +100,23 @@ class RemoteRunner:
     # -- iis_config -----------------------------------------------------------------------------
 
     def read(self, targets: t.Sequence[Target]) -> list[SectionState]:
-        result = self.run("iis_config", read_request(targets))
+        return self.read_node(targets)[0]
+
+    def read_node(self, targets: t.Sequence[Target], rights: t.Sequence[str] = ()
+                  ) -> tuple[list[SectionState], dict[str, list[dict[str, t.Any]]]]:
+        """One read of the targets and (1.4.0) of who holds ``rights``: a node's whole state in one command."""
+        request = read_request(targets)
+        if rights:
+            request["rights"] = list(rights)
+        result = self.run("iis_config", request)
         sections = result.get("sections", [])
         if len(sections) != len(targets):
             raise contract.RemoteProtocolError("iis_config read returned %d sections for %d requested"
                                                % (len(sections), len(targets)))
-        return [SectionState.from_result(target, section) for target, section in zip(targets, sections)]
+        holders = result.get("rights") or {}
+        if rights and not all(isinstance(holders.get(right), list) for right in rights):
+            raise contract.RemoteProtocolError("iis_config read did not return the holders of %s" % ", ".join(rights))
+        return [SectionState.from_result(target, section) for target, section in zip(targets, sections)], holders
 
     def apply(self, edits: t.Sequence[dict[str, t.Any]],
               expect: t.Sequence[dict[str, t.Any]] = ()) -> dict[str, t.Any]:
@@ -113,8 +128,12 @@ class RemoteRunner:
 
     # -- companions -----------------------------------------------------------------------------
 
-    def gpupdate(self, target: str = "computer", wait: int = 600) -> dict[str, t.Any]:
-        return self.run("gpupdate", {"target": target, "wait": wait})
+    def gpupdate(self, target: str = "computer", wait: int = 600, rights: t.Sequence[str] = ()) -> dict[str, t.Any]:
+        """gpupdate /force; with ``rights`` (1.2.0) the result also holds who holds them after the refresh."""
+        request: dict[str, t.Any] = {"target": target, "wait": wait}
+        if rights:
+            request["rights"] = list(rights)
+        return self.run("gpupdate", request)
 
     def user_rights(self, rights: t.Sequence[str]) -> dict[str, list[dict[str, t.Any]]]:
         return self.run("user_rights", {"rights": list(rights)})["rights"]

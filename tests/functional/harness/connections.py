@@ -168,10 +168,15 @@ def lb_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tran
                 "lb_farm_service_account_password": password, "lb_farm_batch_logon_gpo": gpo,
                 "lb_farm_site": name, "lb_farm_app_pool": name, "lb_farm_summary": False}}]}
     try:
+        for log in logs.values():
+            log.mark()
         first, _results = play(bin_dir, tmp, "lb_nodes", role, connection, transport, env)
         assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]
         converged = recap(first.stdout)
         assert all(converged[node]["changed"] > 0 and converged[node]["failed"] == 0 for node in NODES), converged
+        # A node that changes: one read, one gpupdate (the play created the GPO) and one apply with the restart.
+        calls = {node: [r["script"] for r in logs[node].records()] for node in NODES}
+        assert all(found == ["iis_config", "gpupdate", "iis_config"] for found in calls.values()), calls
         for log in logs.values():
             log.mark()
         second, _results = play(bin_dir, tmp, "lb_nodes", role, connection, transport, env)
@@ -182,6 +187,8 @@ def lb_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tran
         assert password not in first.stdout + first.stderr + second.stdout + second.stderr
         for node in NODES:
             records = logs[node].records()
+            # Nothing to change: one remote command per node (one read of IIS and of the batch-logon right).
+            assert [(r["script"], r.get("op")) for r in records] == [("iis_config", "read")], records
             protocol, listener, _encrypted = EXPECTED[connection]
             assert records and all((r["protocol"], r["listener"], r["auth"], r["rc"]) ==
                                    (protocol, listener, AUTH[transport], 0) for r in records), records

@@ -1,11 +1,11 @@
 # webfarm.winauth remote script: a generic IIS configuration editor over Microsoft.Web.Administration.
 # Contract (request and response shapes, errors): docs/remote-contract.md in the collection. The controller sends
-# prelude.ps1 (Get-Prop, ConvertTo-AsciiJson) and iis_values.ps1 (ConvertTo-JsonValue, ConvertTo-IisValue,
-# Test-Same) in front of it.
+# prelude.ps1 (Get-Prop, ConvertTo-AsciiJson), iis_values.ps1 (ConvertTo-JsonValue, ConvertTo-IisValue,
+# Test-Same) and rights_read.ps1 (Test-RightNames, Get-EffectiveRights) in front of it.
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
 # The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
 # from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
-$WinauthScript = @{ Id = 'iis_config'; Version = '1.3.0' }
+$WinauthScript = @{ Id = 'iis_config'; Version = '1.4.0' }
 $ErrorActionPreference = 'Stop'
 $LockViolation = -2147024863
 
@@ -262,7 +262,16 @@ function Invoke-Read($Manager, $Config, $Request) {
         $out.fingerprint = Get-Fingerprint $out
         [void]$sections.Add($out)
     }
-    return @{ sections = $sections }
+    $result = @{ sections = $sections }
+    # 1.4.0: the holders of user rights in the same call (a node's whole state in one read).
+    $rights = @(Get-Prop $Request 'rights' @())
+    if ($null -ne (Get-Prop $Request 'rights' $null)) {
+        if (-not (Test-RightNames $rights)) { Stop-Winauth 'invalid_request' 'rights must list user right names such as SeBatchLogonRight' @{} }
+        $read = Get-EffectiveRights $rights
+        if (-not $read.ok) { Stop-Winauth 'secedit_failed' $read.message @{} }
+        $result.rights = $read.rights
+    }
+    return $result
 }
 
 # 1.3.0: before any edit, each target the plan was made from must read as it did (its fingerprint); else nothing is

@@ -135,7 +135,11 @@ def run_iis_config(request: dict[str, t.Any], node: t.Any, record: dict[str, t.A
             result = _read_section(engine, store, entry if isinstance(entry, dict) else {})
             result["fingerprint"] = fingerprint(result)
             results.append(result)
-        return {"sections": results}
+        if request.get("rights") is None:
+            return {"sections": results}
+        # 1.4.0: the holders of user rights in the same call (a node's whole state in one read).
+        record["rights"] = _check_rights(request["rights"])
+        return {"sections": results, "rights": effective_rights(node, request["rights"])}
     if op == "apply":
         edits = request.get("edits")
         record["edits"] = _edits_summary(edits)
@@ -242,6 +246,9 @@ def _read_json(path: Path, default: t.Any) -> t.Any:
 def run_gpupdate(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
     target = request.get("target", "computer")
     wait = request.get("wait", 600)
+    rights = request.get("rights") or []
+    if rights:
+        _check_rights(rights)
     if target not in ("computer", "user", "both") or not isinstance(wait, int) or not 0 <= wait <= 600:
         raise RemoteError("invalid_request", "target must be computer, user or both and wait 0 to 600 seconds "
                           "(got %r, %r)" % (target, wait))
@@ -262,22 +269,35 @@ def run_gpupdate(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any
                       "The processing of Group Policy failed: %s" % exc]
     if target in ("user", "both"):
         lines.append("User Policy update has completed successfully.")
-    return {"target": target, "rc": 0 if succeeded else 1, "succeeded": succeeded, "restart_required": False,
-            "output": lines}
+    result = {"target": target, "rc": 0 if succeeded else 1, "succeeded": succeeded, "restart_required": False,
+              "output": lines}
+    if rights:
+        # 1.2.0: who holds the rights once the refresh is done, in the same call.
+        result["rights"] = effective_rights(node, rights)
+    return result
 
 
-def run_user_rights(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
-    rights = request.get("rights")
+def _check_rights(rights: t.Any) -> list[str]:
+    """The twin of rights_read.ps1's Test-RightNames: a non-empty list of user right names."""
     if not isinstance(rights, list) or not rights or not all(isinstance(r, str) and _RIGHT.match(r) for r in rights):
         raise RemoteError("invalid_request", "rights must list user right names such as SeBatchLogonRight")
-    record["rights"] = rights
+    return rights
+
+
+def effective_rights(node: t.Any, rights: list[str]) -> dict[str, list[dict[str, t.Any]]]:
+    """The twin of rights_read.ps1's Get-EffectiveRights: the last applied domain policy over local policy."""
     local = _read_json(node.node_dir / LOCAL_POLICY_FILE, LOCAL_POLICY)
     domain = _read_json(node.node_dir / APPLIED_POLICY_FILE, {})
     result = {}
     for right in rights:
         holders = domain[right] if right in domain else local.get(right, [])
         result[right] = [{"sid": h.get("sid"), "name": h.get("name")} for h in holders]
-    return {"rights": result, "source": "secedit /export /mergedpolicy"}
+    return result
+
+
+def run_user_rights(request: dict[str, t.Any], node: t.Any, record: dict[str, t.Any]) -> dict[str, t.Any]:
+    record["rights"] = _check_rights(request.get("rights"))
+    return {"rights": effective_rights(node, request["rights"]), "source": "secedit /export /mergedpolicy"}
 
 
 HANDLERS: dict[str, t.Callable[[dict[str, t.Any], t.Any, dict[str, t.Any]], dict[str, t.Any]]] = {
