@@ -123,7 +123,7 @@ def test_plan_then_record_on_the_l4_farm(lab, farm) -> None:
     assert link["found"] and link["same_inputs"] and not link["as_planned"]
     assert link["plan"]["id"] == plan["id"] and link["plan_file"] == "lb.plan.json"
     assert [(d["host"], d["task"], d["text"]) for d in link["differences"]] == [
-        ("SERVER2", "Node | Windows authentication on the site, anonymous off", "different edits from the plan's")]
+        ("SERVER2", "Node | Windows authentication, pool identity and batch-logon right", "different edits from the plan's")]
     assert "set useAppPoolCredentials=true" in link["differences"][0]["planned"]
     assert "set useAppPoolCredentials=true" not in link["differences"][0]["done"]
     assert sorted(g["hosts"] for g in record["nodes"]["groups"]) == [["SERVER1"], ["SERVER2"]]

@@ -200,6 +200,9 @@ def lb_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tran
             {"webfarm.winauth.gpo": {"name": gpo, "state": "absent"}}],
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "connection": "local"}
         play(bin_dir, tmp, "localhost", cleanup, connection, transport, env)
+        # The nodes forget the GPO, so that no later test finds the farm's right still applied.
+        play(bin_dir, tmp, "lb_nodes", {"tasks": [{"webfarm.winauth.policy_refresh": {"refresh": True}}]},
+             connection, transport, env)
         for node in NODES:
             node_site(node, "remove", name, name)
 
@@ -247,11 +250,16 @@ def arr_farm(bin_dir: Path, tmp: Path, lab: dict[str, str], connection: str, tra
         assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-3000:]
         converged = recap(first.stdout)
         assert all(converged[node]["changed"] > 0 and converged[node]["failed"] == 0 for node in ARR_NODES), converged
+        logs = {node: NodeLog(node_dir(node) / "node.log") for node in ARR_NODES}
         second, _results = play(bin_dir, tmp, "arr_frontends:content_nodes", role, connection, transport, env)
         assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-3000:]
         again = recap(second.stdout)
         assert all(again[node]["changed"] == 0 and again[node]["failed"] == 0 for node in ARR_NODES), \
             second.stdout[-5000:]
+        # Nothing to change: one read per content server; the front end reads its farm, then its pool and right.
+        calls = {node: [(r["script"], r.get("op")) for r in logs[node].records()] for node in ARR_NODES}
+        assert calls == {"ARR1": [("iis_config", "read")] * 2, "CONTENT1": [("iis_config", "read")],
+                         "CONTENT2": [("iis_config", "read")]}, calls
         assert password not in first.stdout + first.stderr + second.stdout + second.stderr
     finally:
         absent = {"tasks": [{"webfarm.winauth.arr_farm": {"name": farm, "state": "absent"}}]}

@@ -194,3 +194,19 @@ def test_only_a_record_has_a_journal_and_it_holds_no_secret() -> None:
     kinds = {e["kind"] for e in record["journal"]["entries"]}
     assert {"spn_account", "iis_secret", "pool_identity"} <= kinds
     assert SECRET not in json.dumps(record)
+
+
+def test_web_node_journals_its_iis_edits_the_pool_identity_and_the_refresh() -> None:
+    pool = pool_result()
+    node = {"changed": True, "refresh": True, "refreshed": True, "before": pool["before"], "after": pool["after"],
+            "app_pool": {k: pool[k] for k in ("name", "existed", "identity", "username", "identity_before",
+                                              "username_before")},
+            "invocation": {"module_args": {"app_pool": {"password": SECRET}}}}
+    found = entries([obs("SERVER1", "Node | all", "web_node", node, secrets=(SECRET,))])
+    assert [(e["object"], e["kind"]) for e in found] == [
+        ("iis:%s@server:[name=cp]/processModel:password" % PM, "iis_secret"),
+        ("iis:%s@server:[name=cp]:state" % PM, "iis_runtime"),
+        ("pool:cp:identity", "pool_identity"), ("policy:gpupdate", "policy_refresh")]
+    assert found[2]["before"]["identity"] == "ApplicationPoolIdentity" and SECRET not in json.dumps(found)
+    quiet = entries([obs("SERVER1", "Node | all", "web_node", dict(node, refresh=False))])
+    assert "policy:gpupdate" not in [e["object"] for e in quiet]

@@ -326,3 +326,20 @@ def test_kerberos_encryption_cleared_in_words() -> None:
     assert texts(view) == ["Kerberos encryption types of cam-svc (msDS-SupportedEncryptionTypes): "
                            "AES128-CTS-HMAC-SHA1-96 → not set (the domain's default)"]
     assert view.edits == ["clear it"]
+
+
+def test_web_node_reads_as_its_iis_edits_then_its_rights_and_refresh() -> None:
+    auth = result("web_auth_check")
+    missing = {"SeBatchLogonRight": ["CAMTEST\\cam-svc"]}
+    node = dict(auth, refresh=True, refreshed=False, rights={"SeBatchLogonRight": []}, missing=missing,
+                app_pool={"name": "cp", "changed": False, "applications": ["Default Web Site"]})
+    view = view_of(obs("SERVER1", "Node | all", "web_node", node))
+    assert texts(view)[:-1] == texts(view_of(obs("SERVER1", "Node | auth", "web_auth", auth)))
+    assert texts(view)[-1].startswith("Domain policy: gpupdate /force on the node")
+    assert [r.title for r in view.risks] == ["503 until the right is effective"]
+    assert "Pool cp serves Default Web Site" in view.right
+    held = view_of(obs("SERVER1", "Node | all", "web_node", dict(node, changed=False, refresh=False, missing={},
+                                                                  rights={"SeBatchLogonRight": [
+                                                                      {"sid": "S-1-5-21-1", "name": "CAMTEST\\cam-svc"}]})))
+    assert held.changes == [] and held.risks == []
+    assert "Log on as a batch job (SeBatchLogonRight) on the node: CAMTEST\\cam-svc" in held.right
