@@ -123,6 +123,7 @@ attributes:
     description: One read, no gpupdate, no write; the diff and RV(changes) show what would be done.
   diff_mode:
     support: full
+    description: Each managed attribute before and after (authentication and pool); secrets only as changed or not.
   platform:
     support: full
     platforms: windows

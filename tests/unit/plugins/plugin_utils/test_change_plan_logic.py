@@ -338,8 +338,8 @@ def test_web_node_reads_as_its_iis_edits_then_its_rights_and_refresh() -> None:
     assert texts(view)[-1].startswith("Domain policy: gpupdate /force on the node")
     assert [r.title for r in view.risks] == ["503 until the right is effective"]
     assert "Pool cp serves Default Web Site" in view.right
-    held = view_of(obs("SERVER1", "Node | all", "web_node", dict(node, changed=False, refresh=False, missing={},
-                                                                  rights={"SeBatchLogonRight": [
-                                                                      {"sid": "S-1-5-21-1", "name": "CAMTEST\\cam-svc"}]})))
+    holders = {"SeBatchLogonRight": [{"sid": "S-1-5-21-1", "name": "CAMTEST\\cam-svc"}]}
+    held = view_of(obs("SERVER1", "Node | all", "web_node",
+                       dict(node, changed=False, refresh=False, missing={}, rights=holders)))
     assert held.changes == [] and held.risks == []
     assert "Log on as a batch job (SeBatchLogonRight) on the node: CAMTEST\\cam-svc" in held.right
