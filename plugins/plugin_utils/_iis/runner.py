@@ -40,8 +40,17 @@ def _read(name: str) -> str:
         return handle.read()
 
 
+def compact(text: str) -> str:
+    """PowerShell without its comment lines, blank lines and indentation: every call sends the script and the host
+    parses it, so a quarter less text is paid on every call. The scripts hold no here-string and no string that
+    spans lines, so no line's meaning depends on its leading white space."""
+    lines = (line.strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("#"))
+
+
 def script_text(script_id: str) -> str:
-    """The script as it is sent: the prelude (helpers every script uses), the script's parts, then the shipped .ps1.
+    """The script as it is sent: the prelude (helpers every script uses), the script's parts, then the shipped .ps1,
+    compacted (``compact``).
 
     The .ps1 must declare the catalogue's version in its marker; the version stands for the text sent.
     """
@@ -52,7 +61,7 @@ def script_text(script_id: str) -> str:
         if contract.parse_marker(text) != (script_id, contract.SCRIPTS[script_id]):
             raise AnsibleActionFail("%s.ps1 does not declare %s version %s; the collection is damaged"
                                     % (os.path.join(SCRIPT_DIR, script_id), script_id, contract.SCRIPTS[script_id]))
-        _SCRIPTS[script_id] = "\n".join([_read(name) for name in (PRELUDE, *PARTS.get(script_id, ()))] + [text])
+        _SCRIPTS[script_id] = compact("\n".join([_read(name) for name in (PRELUDE, *PARTS.get(script_id, ()))] + [text]))
     return _SCRIPTS[script_id]
 
 
