@@ -40,7 +40,9 @@ class ActionModule(WinauthAction):
             with open(args["record"], encoding="utf-8") as handle:
                 journal = rollback.journal_of(json.load(handle))
         except (OSError, ValueError) as exc:
-            raise AnsibleActionFail("record=%s cannot be read as a change record: %s" % (args["record"], exc))
+            raise AnsibleActionFail("record=%s cannot be read as a change record: %s. Fix: give the path of a "
+                                    "<name>.record.json that the webfarm.winauth.change_plan callback wrote"
+                                    % (args["record"], exc))
         conn = {k: args[k] for k in AD_CONNECTION_ARGSPEC if args.get(k) is not None}
         items, skipped = rollback.plan(journal)
         report, diffs, changed = [], [], False

@@ -73,6 +73,10 @@ def mechanisms_for(scheme: str, mechanisms: list[str] | None, expect: str) -> tu
 
 
 def _target(url: str, connect_to: str | None) -> client.Target:
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        # A space, CR or LF would end the request line and start a header of the caller's choosing.
+        raise InvalidInput("url: %r holds whitespace or control characters, which would break the HTTP request "
+                           "line. Fix: percent-encode them (%%20 for a space) or remove them" % url)
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -80,7 +84,7 @@ def _target(url: str, connect_to: str | None) -> client.Target:
         raise InvalidInput("url: %r is not a URL (%s)" % (url, exc)) from None
     scheme = (parts.scheme or "").lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("url: %r must be an http:// or https:// URL with a host name, such as "
+        raise InvalidInput("url: %r must be an http:// or https:// URL with a host name. Fix: give one such as "
                            "https://sso.example.com/" % url)
     port = port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + ("?" + parts.query if parts.query else "")

@@ -12,6 +12,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import (
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
+    check_location,
     check_web_auth,
     normalize_application,
     plan_web_auth,
@@ -31,6 +32,7 @@ class ActionModule(IISAction):
     VALIDATION = {"required_one_of": [["windows", "anonymous"]]}
 
     def targets(self, args: dict[str, t.Any]) -> list[Target]:
+        check_location(args["site"], args["application"])
         check_web_auth(args["windows"], args["anonymous"])
         return web_auth_targets(args["site"], args["application"], args["anonymous"])
 

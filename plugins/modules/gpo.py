@@ -41,7 +41,8 @@ options:
       - Required with O(state=present).
       - With O(guid) and O(state=present), the GPO with that GUID is renamed to O(name) when
         its display name differs.
-      - At most 256 characters (the directory's limit for C(displayName)), no control characters.
+      - At most 256 characters (the directory's limit for C(displayName)), no control characters, no C(/) or C(\)
+        (a name that reads as a path is refused).
     type: str
   guid:
     description:

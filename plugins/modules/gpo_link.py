@@ -229,6 +229,7 @@ link_created:
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.linking import ensure_link  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import dn_problem  # noqa: E402
 
 
 def main() -> None:
@@ -246,6 +247,10 @@ def main() -> None:
         required_if=[("state", "absent", ("target",))],
     )
     p = module.params
+    problem = dn_problem(p["target"]) if p["target"] and "=" in p["target"] else None
+    if problem:
+        module.fail_json(msg="target=%s is not a valid distinguished name: %s; give the OU, domain or site as "
+                             "OU=WebServers,DC=example,DC=com (RFC 4514 escapes)" % (p["target"], problem))
     if p["order"] is not None and p["order"] < 1:
         module.fail_json(msg="order=%d: link order starts at 1 (the highest precedence); use 1 for first, or omit it"
                              % p["order"])

@@ -245,7 +245,11 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container imp
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.inf import canonical_right  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.module import GpoModule  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights import ensure_user_rights  # noqa: E402
-from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights_rules import check_rights_edit  # noqa: E402
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.rights_rules import (  # noqa: E402
+    check_known_holders,
+    check_rights_edit,
+)
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import parse_identity  # noqa: E402
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import (  # noqa: E402
     WinauthError,
     fail_module,
@@ -270,6 +274,12 @@ def main() -> None:
         check_gpo_name(p["gpo"], "gpo")
         if p["accounts"] == []:     # the one guard that needs no SID: before any network traffic
             check_rights_edit(right, p["mode"], p["state"], [], p["allow_no_holders"], p["allow_broad_deny"])
+        for account in p["accounts"] or []:
+            try:
+                parse_identity(account)
+            except WinauthError as exc:
+                raise type(exc)("accounts: %s" % exc) from None
+        check_known_holders(right, p["mode"], p["state"], p["accounts"] or [], p["allow_broad_deny"])
     except WinauthError as exc:
         fail_module(module, exc)
     module.require_smb()

@@ -64,14 +64,21 @@ def parse_identity(name: str) -> Identity:
     text = (name or "").strip()
     if not text:
         raise InvalidInput("an empty account name was given; use sAMAccountName, DOMAIN\\name, UPN, DN or SID")
+    control = sorted({"U+%04X" % ord(c) for c in text if ord(c) < 0x20 or ord(c) == 0x7F})
+    if control:
+        # Some servers end a string at NUL: 'cam-svc\x00x' must not find cam-svc.
+        raise InvalidInput("account %r holds control characters (%s), which no account name holds; remove them"
+                           % (name, ", ".join(control)))
     if _SID_RE.match(text):
         return Identity("sid", text.upper())
+    if text.upper().startswith(("CN=", "OU=", "DC=")):
+        return Identity("dn", text)         # before DOMAIN\name: a DN may hold an escaped comma (CN=a\,b,...)
     if "\\" in text:
         domain, _sep, account = text.partition("\\")
         if not domain or not account or "\\" in account:
             raise InvalidInput("account %r is not of the form DOMAIN\\name" % name)
         return Identity("downlevel", account, domain)
-    if "=" in text and "," in text or text.upper().startswith(("CN=", "OU=", "DC=")):
+    if "=" in text and "," in text:
         return Identity("dn", text)
     if "@" in text:
         return Identity("upn", text)
@@ -81,7 +88,10 @@ def parse_identity(name: str) -> Identity:
 def find_object(conn: Directory, name: str, attributes: t.Sequence[str] = (), base: str | None = None,
                 parameter: str = "account") -> Entry:
     """Find exactly one object; raise InvalidInput naming ``parameter`` when none or several match."""
-    identity = parse_identity(name)
+    try:
+        identity = parse_identity(name)
+    except InvalidInput as exc:
+        raise InvalidInput("%s: %s" % (parameter, exc)) from None
     attrs = sorted(set(BASE_ATTRIBUTES) | set(attributes))
     if identity.kind == "dn":
         problem = dn_problem(identity.value)
@@ -91,7 +101,8 @@ def find_object(conn: Directory, name: str, attributes: t.Sequence[str] = (), ba
                                % (parameter, name, problem))
         entry = conn.read(identity.value, attrs)
         if entry is None:
-            raise InvalidInput("%s=%s: no object has that distinguished name" % (parameter, name))
+            raise InvalidInput("%s=%s: no object has that distinguished name; check it, or name the account by "
+                               "sAMAccountName, DOMAIN\\name, UPN or SID" % (parameter, name))
         return entry
     if identity.kind == "downlevel":
         netbios = netbios_name(conn)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import find_object
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import find_object, parse_identity
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.outcome import Outcome
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn_names import (
@@ -178,6 +178,14 @@ class SpnRequest:
         if self.purge and self.state == "absent":
             raise InvalidInput("purge=true only applies to state=present (it makes the account's SPNs of the named "
                                "service classes exactly the list); drop purge, or use state=present")
+        try:
+            parse_identity(self.account)
+        except InvalidInput as exc:
+            raise InvalidInput("account: %s" % exc) from None
+        if not self.spns and not self.hosts:
+            verb = "register" if self.state == "present" else "remove"
+            raise InvalidInput("spns=[] and no hosts: nothing to %s on %s. Fix: list the SPNs (spns), or the host "
+                               "names to build them from (hosts)" % (verb, self.account))
         build_desired(self.spns, self.hosts, self.service_class, self.dns_domain or _CHECK_DOMAIN)
 
 

@@ -276,6 +276,10 @@ def validate_pattern(pattern: str, parameter: str = "spns") -> str:
         _fail(parameter, pattern, "contains whitespace", "remove it; an SPN holds no spaces")
     if pattern.strip("*") == "":
         return pattern
+    metacharacters = sorted(set(pattern) & set("()\\=&|!<>~\x00"))
+    if metacharacters:
+        _fail(parameter, pattern, "has characters an SPN cannot hold (%s)" % " ".join(repr(c) for c in metacharacters),
+              "use * as the only wildcard, as in HTTP/sso* or */web01*")
     if "*" not in pattern:
         parse_spn(pattern, parameter)
     elif "/" not in pattern:

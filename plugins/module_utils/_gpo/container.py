@@ -88,6 +88,11 @@ def check_gpo_name(name: str | None, parameter: str = "name") -> None:
     if control:
         raise InvalidInput("%s=%r holds control characters (%s), which GPMC can neither show nor type: remove them"
                            % (parameter, name, ", ".join(control)))
+    if "/" in name or "\\" in name:
+        # GPOs live under their GUID, but reports, backups and scripts file them by display name: a name that
+        # reads as a path (../../x) is refused rather than handed to them.
+        raise InvalidInput("%s=%r holds a path separator (/ or \\), which tools that file GPOs by name would read as "
+                           "a path: give a name without / and \\, such as IIS-BatchLogon" % (parameter, name))
 
 
 def gpo_dn(conn: Directory, guid: str) -> str:

@@ -19,7 +19,8 @@ import re
 import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.principals import well_known_name
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.principals import well_known_name, well_known_sid
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import is_sid, normalize_sid
 
 # [MS-DTYP] 2.4.2.4: the well-known groups every user (or every computer) of the domain is in.
 BROAD_SIDS = frozenset({"S-1-1-0", "S-1-5-11", "S-1-5-32-545"})
@@ -35,6 +36,15 @@ def broad_name(sid: str) -> str | None:
         return well_known_name(sid)
     match = _BROAD_DOMAIN_RID.match(sid)
     return "%s (%s)" % (_BROAD_RID_NAMES[match.group(1)], sid) if match else None
+
+
+def check_known_holders(right: str, mode: str, state: str, accounts: t.Sequence[str], allow_broad_deny: bool) -> None:
+    """The broad-deny guard for the accounts known without the directory (well-known names, SIDs): before any
+    network traffic, so a deny to Everyone fails whether or not the GPO exists yet."""
+    if mode not in ("add", "exact") or not right.lower().startswith("sedeny"):
+        return
+    sids = [sid for sid in (well_known_sid(a) or (normalize_sid(a) if is_sid(a) else None) for a in accounts) if sid]
+    check_rights_edit(right, mode, state, sids, True, allow_broad_deny)
 
 
 def check_rights_edit(right: str, mode: str, state: str, sids: t.Sequence[str], allow_no_holders: bool,

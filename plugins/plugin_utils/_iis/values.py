@@ -31,10 +31,10 @@ def timespan_seconds(value: str) -> float:
     """Seconds in a time span string ([-][d.]hh:mm[:ss[.fffffff]]); hours may exceed 23, as IIS allows."""
     match = _TIMESPAN.match(value.strip())
     if not match:
-        raise SchemaValueError("%r is not a time span ([d.]hh:mm:ss)" % value)
+        raise SchemaValueError("%r is not a time span ([d.]hh:mm:ss). Fix: give one such as 00:20:00" % value)
     sign, days, hours, minutes, secs, frac = match.groups()
     if int(minutes) > 59 or (secs and int(secs) > 59):
-        raise SchemaValueError("%r is not a time span ([d.]hh:mm:ss)" % value)
+        raise SchemaValueError("%r is not a time span ([d.]hh:mm:ss). Fix: give one such as 00:20:00" % value)
     total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(secs or 0)
     total += int((frac or "0").ljust(7, "0")) / 10 ** 7
     return -total if sign else total

@@ -114,6 +114,21 @@ _WINDOWS_ATTRS = {
 }
 
 
+def check_location(site: str | None, application: str | None) -> None:
+    """The site and application as IIS's siteName and applicationPath validators take them, before any read."""
+    if not (site or "").strip():
+        raise PlanError("site=%r is empty. Fix: give the IIS site's name, such as Default Web Site" % (site,))
+    if set(site or "") & set("/?") or any(ord(ch) < 0x20 for ch in site or ""):
+        raise PlanError("site=%r holds a character IIS refuses in site names (/, ? or a control character). Fix: "
+                        "give the site's name as IIS Manager shows it; an application goes in application" % (site,))
+    if application is not None:
+        segments = application.strip().replace("\\", "/").strip("/").split("/")
+        if any(seg in (".", "..") for seg in segments) or "?" in application or any(
+                ord(ch) < 0x20 for ch in application):
+            raise PlanError("application=%r is not an application path (no . or .. segment, no ? or control "
+                            "character). Fix: give the path as IIS shows it, such as /app or /app/sub" % (application,))
+
+
 def web_auth_location(site: str, application: str | None) -> str:
     """The IIS location path of a site or one of its applications."""
     site = (site or "").strip()
@@ -181,7 +196,8 @@ def check_web_auth(windows: dict[str, t.Any] | None, anonymous: dict[str, t.Any]
                 raise PlanError("%swindows.extended_protection.spns: %r is not a service principal name. Fix: use "
                                 "the form HTTP/host.example.com" % (prefix, spn))
             if str(spn).lower() in seen:
-                raise PlanError("%swindows.extended_protection.spns: %s is listed twice" % (prefix, spn))
+                raise PlanError("%swindows.extended_protection.spns: %s is listed twice. Fix: list each SPN once"
+                                % (prefix, spn))
             seen.add(str(spn).lower())
     username = anonymous.get("username")
     password = anonymous.get("password")

@@ -45,6 +45,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refres
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import (
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
+    check_location,
     check_web_auth,
     normalize_application,
     plan_web_auth,
@@ -101,7 +102,11 @@ def check_web_node(args: dict[str, t.Any]) -> None:
     if not any(args.get(k) for k in ("windows", "anonymous", "app_pool", "rights", "require")):
         raise PlanError("web_node needs something to manage. Fix: give windows, anonymous, app_pool, rights or "
                         "require")
+    check_location(args.get("site"), args.get("application"))
     check_web_auth(args.get("windows"), args.get("anonymous"))
+    if not 0 <= int(args.get("refresh_wait", 600)) <= 600:
+        raise PlanError("refresh_wait=%s: gpupdate waits 0 to 600 seconds. Fix: use a value in that range"
+                        % args.get("refresh_wait"))
     if args.get("app_pool"):
         check_app_pool(pool_args(args))
     elif args.get("restart", "none") != "none":

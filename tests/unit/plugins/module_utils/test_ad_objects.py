@@ -16,6 +16,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects
     ("CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local", "dn", "CN=cam-svc,OU=ServiceAccounts,DC=camtest,DC=local"),
     ("S-1-5-21-1-2-3-1105", "sid", "S-1-5-21-1-2-3-1105"),
     ("  user1  ", "sam", "user1"),
+    ("CN=Smith\\, John,OU=Users,DC=camtest,DC=local", "dn", "CN=Smith\\, John,OU=Users,DC=camtest,DC=local"),
 ])
 def test_parse_identity(name: str, kind: str, value: str) -> None:
     identity = parse_identity(name)
@@ -26,7 +27,7 @@ def test_downlevel_keeps_domain() -> None:
     assert parse_identity("CAMTEST\\cam-svc").domain == "CAMTEST"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "CAMTEST\\", "\\user", "A\\b\\c"])
+@pytest.mark.parametrize("name", ["", "   ", "CAMTEST\\", "\\user", "A\\b\\c", "cam-svc\x00x", "CAMTEST\\cam-svc\r\nx"])
 def test_malformed_names(name: str) -> None:
     with pytest.raises(InvalidInput):
         parse_identity(name)

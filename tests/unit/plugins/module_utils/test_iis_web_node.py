@@ -3,6 +3,8 @@ rights and the restart that rides in the apply; on states read from the lab twin
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from _twin import apply, new_node, read
@@ -95,3 +97,12 @@ def test_rights_missing_and_when_policy_is_refreshed() -> None:
     assert missing == {"SeBatchLogonRight": [ACCOUNT]}
     assert [wants_refresh(args(policy_refresh=mode), found) for mode in ("never", "missing", "always")
             for found in ({}, missing)] == [False, False, False, True, True, True]
+
+
+@pytest.mark.parametrize("site,application,word", [
+    ("", None, "site=''"), ("  ", None, "site='  '"), ('Default Web Site"/><x', None, "site="),
+    ("Site?x", None, "site="), ("Default Web Site", "../../x", "application="), ("Default Web Site", "/a/./b", "application="),
+    ("Default Web Site", "/app\nx", "application=")])
+def test_site_and_application_are_checked_before_any_read(site, application, word) -> None:
+    with pytest.raises(PlanError, match=re.escape(word) + ".*Fix: "):
+        check_web_node(args(site=site, application=application))
