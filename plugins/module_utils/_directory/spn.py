@@ -182,10 +182,11 @@ class SpnRequest:
             parse_identity(self.account)
         except InvalidInput as exc:
             raise InvalidInput("account: %s" % exc) from None
-        if not self.spns and not self.hosts:
+        if not self.spns and not self.hosts and not (self.purge and self.service_class):
             verb = "register" if self.state == "present" else "remove"
             raise InvalidInput("spns=[] and no hosts: nothing to %s on %s. Fix: list the SPNs (spns), or the host "
-                               "names to build them from (hosts)" % (verb, self.account))
+                               "names to build them from (hosts); to remove every SPN of a service class, give "
+                               "service_class with purge=true" % (verb, self.account))
         build_desired(self.spns, self.hosts, self.service_class, self.dns_domain or _CHECK_DOMAIN)
 
 
