@@ -1,4 +1,4 @@
-"""make bench: web_auth and app_pool against N lab nodes, beside ansible.builtin.raw on the same nodes.
+"""make bench: web_auth, app_pool and the lb_farm role against N lab nodes, beside ansible.builtin.raw on them.
 
 For each N (default 2, 10 and 50; ``BENCH_SIZES=2,10``), the bench nodes BENCH001..BENCH<N> start
 from a fresh applicationHost.config and one playbook runs on them (forks = N):
@@ -12,6 +12,9 @@ Then, on N=10 (``BENCH_CONNECTION_SIZE``), the same play once per way into a nod
 (``BENCH_CONNECTIONS``, default every lab_connection: winrm_https, winrm_http, psrp_https,
 psrp_http, ssh; NTLM, or the SSH key: bench nodes have no computer account), each with its own
 raw floor over the same connection.
+
+Then the lb_farm role on 10 and 50 bench nodes (``BENCH_ROLE_SIZES``; ``role_bench.py``), nothing to
+change and every node changing, beside raw times the commands a node must at least receive.
 
 A task's wall time runs from its start to its last host's result (a callback records it). Each
 measured task runs right after a raw task, so each has a floor measured under the same load (the
@@ -46,6 +49,7 @@ from winauth_lab.cli import lab_dir, load_seed  # noqa: E402  pylint: disable=wr
 from winauth_lab.dc import SambaDC  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.iis import initial_config  # noqa: E402  pylint: disable=wrong-import-position
 from winauth_lab.nodes import CONNECTIONS, NodeFleet  # noqa: E402  pylint: disable=wrong-import-position
+from role_bench import lab_env, role_rows  # noqa: E402  pylint: disable=wrong-import-position
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 SECRET = "Bench-Pool-Pa55!"
@@ -186,6 +190,7 @@ def main() -> int:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "2,10,50").split(",") if s.strip()]
     connections = [c for c in os.environ.get("BENCH_CONNECTIONS", ",".join(CONNECTIONS)).split(",") if c.strip()]
     per_connection = int(os.environ.get("BENCH_CONNECTION_SIZE", "10"))
+    role_sizes = [int(s) for s in os.environ.get("BENCH_ROLE_SIZES", "10,50").split(",") if s.strip()]
     unknown = [c for c in connections if c not in CONNECTIONS]
     if unknown:
         raise SystemExit("BENCH_CONNECTIONS: unknown %s (the lab offers %s)" % (unknown, ", ".join(CONNECTIONS)))
@@ -194,7 +199,7 @@ def main() -> int:
     rows: list[dict] = []
     try:
         started = time.monotonic()
-        nodes = max(sizes + ([per_connection] if connections else []))
+        nodes = max(sizes + role_sizes + ([per_connection] if connections else []))
         lab_command("up", count=nodes)
         print("bench: %d bench nodes up in %.1fs (the DC was not restarted)" % (nodes, time.monotonic() - started),
               flush=True)
@@ -205,6 +210,13 @@ def main() -> int:
             for connection in connections:
                 rows += run(fleet, per_connection, Path(work), connection)
                 print(table(rows[-4:]).split("\n", 2)[-1], flush=True)
+            if role_sizes:
+                lab = lab_env()
+                password = next(u["password"] for u in yaml.safe_load(
+                    (REPO / "tests" / "lab" / "seed.yml").read_text(encoding="utf-8"))["users"] if u["name"] == "cam-svc")
+                for count in role_sizes:
+                    rows += role_rows(fleet, count, Path(work), lab, password)
+                    print(table(rows[-2:]).split("\n", 2)[-1], flush=True)
     finally:
         lab_command("up", count=previous)
     result = table(rows)

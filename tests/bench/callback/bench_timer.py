@@ -13,7 +13,7 @@ DOCUMENTATION = """
 name: bench_timer
 type: aggregate
 short_description: task wall times and per-host results for the webfarm.winauth benchmark
-description: Writes a JSON list of tasks (name, start, end, per-host changed/failed/remote_calls) to BENCH_TIMER_OUT.
+description: Writes a JSON list of tasks (name, play, start, end, per-host changed/failed/remote_calls) to BENCH_TIMER_OUT.
 requirements: [BENCH_TIMER_OUT in the environment]
 """
 
@@ -27,10 +27,14 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self.tasks: list[dict] = []
+        self.play = ""
+
+    def v2_playbook_on_play_start(self, play) -> None:
+        self.play = play.get_name()
 
     def v2_playbook_on_task_start(self, task, is_conditional) -> None:
         del is_conditional
-        self.tasks.append({"name": task.get_name(), "start": time.monotonic(), "end": None, "hosts": {}})
+        self.tasks.append({"name": task.get_name(), "play": self.play, "start": time.monotonic(), "end": None, "hosts": {}})
 
     def _record(self, result, status: str) -> None:
         if not self.tasks:
