@@ -159,7 +159,7 @@ def directory_state() -> tuple[int, str]:
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(DIRECTORY) + len(NODE) >= 60
-    assert len({label for label, *_ in DIRECTORY + NODE}) == len(DIRECTORY) + len(NODE)
+    assert len({entry[0] for entry in DIRECTORY + NODE}) == len(DIRECTORY) + len(NODE)
 
 
 def _check(label: str, result: dict, words: tuple[str, ...]) -> list[str]:
