@@ -18,8 +18,10 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors im
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import (
     POLICY_REFRESH_SPEC,
     check_options,
-    missing_holders,
-    missing_message,
+    gpupdate_failure,
+    gpupdate_warnings,
+    missing_rights,
+    rights_failure,
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 
@@ -40,15 +42,13 @@ class ActionModule(WinauthAction):
             if args["refresh"] and not self._task.check_mode:
                 refreshed = runner.gpupdate(args["target"], args["wait"])
                 if not refreshed.get("succeeded"):
-                    raise AnsibleActionFail("%s: gpupdate /force failed (rc %s): %s" % (
-                        node, refreshed.get("rc"), " ".join(refreshed.get("output") or []) or "no output"),
-                        result={"remote_calls": runner.calls, "gpupdate": refreshed})
+                    raise AnsibleActionFail(gpupdate_failure(node, refreshed),
+                                            result={"remote_calls": runner.calls, "gpupdate": refreshed})
             if rights:
                 holders = runner.user_rights(rights)
         except WinauthError as exc:
             raise action_failure(exc, remote_calls=runner.calls) from None
-        missing = {right: missing_holders(holders.get(right, []), accounts) for right, accounts in required.items()}
-        missing = {right: accounts for right, accounts in missing.items() if accounts}
+        missing = missing_rights(holders, required)
         result.update(
             changed=bool(args["refresh"]),
             refreshed=refreshed is not None,
@@ -58,11 +58,8 @@ class ActionModule(WinauthAction):
         )
         if refreshed is not None:
             result["gpupdate"] = refreshed
-            if refreshed.get("restart_required"):
-                self.add_warnings(result, ["%s: gpupdate reports that some policy needs a restart or log off to "
-                                           "apply" % node])
-        messages = [missing_message(node, right, accounts, holders.get(right, []))
-                    for right, accounts in missing.items()]
+        self.add_warnings(result, gpupdate_warnings(node, refreshed))
+        messages = rights_failure(node, missing, holders)
         if messages and self._task.check_mode and args["refresh"]:
             # Nothing was refreshed: the domain's policy may still grant the right at the real run.
             self.add_warnings(result, ["check mode, before the refresh: %s" % message for message in messages])

@@ -12,15 +12,19 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._action import inventory_host
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import IISAction
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import (
+    gpupdate_failure,
+    gpupdate_warnings,
+    missing_rights,
+    rights_failure,
+)
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_node import (
     WEB_NODE_SPEC,
     RightNotHeld,
     check_web_node,
-    missing_rights,
     node_report,
     plan_web_node,
-    rights_failure,
     rights_of,
     wants_refresh,
     web_node_targets,
@@ -46,14 +50,13 @@ class ActionModule(IISAction):
         if refresh and not self._task.check_mode:
             refreshed = runner.gpupdate("computer", args["refresh_wait"], rights)
             if not refreshed.get("succeeded"):
-                raise AnsibleActionFail("%s: gpupdate /force failed (rc %s): %s; nothing was written" % (
-                    node, refreshed.get("rc"), " ".join(refreshed.get("output") or []) or "no output"),
-                    result={"remote_calls": runner.calls, "gpupdate": refreshed, "changed": True})
+                raise AnsibleActionFail(gpupdate_failure(node, refreshed) + "; nothing was written",
+                                        result={"remote_calls": runner.calls, "gpupdate": refreshed, "changed": True})
             holders = refreshed.get("rights") or holders
             missing = missing_rights(holders, required)
         messages = rights_failure(node, missing, holders)
-        self._node = {"rights": holders, "missing": missing, "refresh": refresh, "refreshed": refreshed,
-                      "messages": messages}
+        self._node = {"host": node, "rights": holders, "missing": missing, "refresh": refresh,
+                      "refreshed": refreshed, "messages": messages}
         predicted = self._task.check_mode and refresh
         if messages and args["on_missing"] == "fail" and not predicted:
             raise RightNotHeld("; ".join(messages) + "; nothing was written",
@@ -72,10 +75,7 @@ class ActionModule(IISAction):
         elif node["messages"]:
             plan.warnings += node["messages"] + (["the pool was not restarted: its identity would not log on"]
                                                  if args["restart"] != "none" and args.get("app_pool") else [])
-        refreshed = node["refreshed"]
-        if refreshed is not None and refreshed.get("restart_required"):
-            plan.warnings.append("%s: gpupdate reports that some policy needs a restart or log off to apply"
-                                 % inventory_host(self, self._task_vars))
+        plan.warnings += gpupdate_warnings(node["host"], node["refreshed"])
         return plan
 
     def report(self, args: dict[str, t.Any], states: list[SectionState], plan: Plan) -> dict[str, t.Any]:

@@ -33,11 +33,16 @@ class PolicyCheckError(InvalidInput):
     """Options that cannot be used (the message names the option, the value and the fix)."""
 
 
+def check_wait(value: t.Any, option: str = "wait") -> None:
+    """gpupdate's /wait: 0 to 600 seconds (PolicyCheckError naming ``option`` otherwise)."""
+    if not 0 <= int(value) <= 600:
+        raise PolicyCheckError("%s=%s: gpupdate waits 0 to 600 seconds. Fix: use a value in that range"
+                               % (option, value))
+
+
 def check_options(args: dict[str, t.Any]) -> tuple[list[str], dict[str, list[str]]]:
     """(rights to read, required holders by right), canonically spelled; PolicyCheckError on bad input."""
-    if not 0 <= int(args.get("wait", 600)) <= 600:
-        raise PolicyCheckError("wait=%s: gpupdate waits 0 to 600 seconds. Fix: use a value in that range"
-                               % args.get("wait"))
+    check_wait(args.get("wait", 600))
     rights: list[str] = []
     for name in args.get("rights") or []:
         try:
@@ -106,6 +111,12 @@ def missing_holders(holders: t.Sequence[dict[str, t.Any]], required: t.Sequence[
     return [account for account in required if not any(holder_matches(account, h) for h in holders)]
 
 
+def missing_rights(holders: dict[str, list[dict[str, t.Any]]], required: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The required accounts that do not hold each right (only the rights some account lacks)."""
+    missing = {right: missing_holders(holders.get(right, []), accounts) for right, accounts in required.items()}
+    return {right: accounts for right, accounts in missing.items() if accounts}
+
+
 def describe_holders(holders: t.Sequence[dict[str, t.Any]]) -> str:
     return ", ".join(str(h.get("name") or h.get("sid")) for h in holders) or "nobody"
 
@@ -118,3 +129,19 @@ def missing_message(node: str, right: str, missing: t.Sequence[str], holders: t.
         text += ("; an application pool that runs as an account without it cannot start its worker process and "
                  "the site answers 503")
     return text
+
+
+def rights_failure(node: str, missing: dict[str, list[str]], holders: dict[str, list[dict[str, t.Any]]]) -> list[str]:
+    """One message per right some required account lacks."""
+    return [missing_message(node, right, accounts, holders.get(right, [])) for right, accounts in missing.items()]
+
+
+def gpupdate_failure(node: str, refreshed: dict[str, t.Any]) -> str:
+    output = " ".join(refreshed.get("output") or []) or "no output"
+    return "%s: gpupdate /force failed (rc %s): %s" % (node, refreshed.get("rc"), output)
+
+
+def gpupdate_warnings(node: str, refreshed: dict[str, t.Any] | None) -> list[str]:
+    if refreshed is not None and refreshed.get("restart_required"):
+        return ["%s: gpupdate reports that some policy needs a restart or log off to apply" % node]
+    return []

@@ -24,7 +24,6 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors im
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis import schema as S
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.app_pool import (
     APP_POOL_SPEC,
-    IDENTITIES,
     applications_of,
     app_pool_report,
     app_pool_targets,
@@ -37,11 +36,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import
     SectionState,
     Target,
 )
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import (
-    check_options,
-    missing_holders,
-    missing_message,
-)
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import check_options, check_wait
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import (
     ANONYMOUS_AUTH_SPEC,
     WINDOWS_AUTH_SPEC,
@@ -59,14 +54,10 @@ WEB_NODE_SPEC: dict[str, t.Any] = {
     "windows": WINDOWS_AUTH_SPEC,
     "anonymous": ANONYMOUS_AUTH_SPEC,
     "behind_proxy": {"type": "bool", "default": False},
-    "app_pool": {"type": "dict", "options": {
-        "name": {"type": "str", "required": True},
-        "identity": {"type": "str", "choices": list(IDENTITIES)},
-        "username": {"type": "str"},
-        "password": {"type": "str", "no_log": True},
-        "update_password": {"type": "str", "default": "always", "choices": ["always", "on_create"]},
-        "must_serve": {"type": "bool", "default": True},
-    }},
+    # app_pool's own options for the identity (one spec for both modules), and the check that the pool serves the site.
+    "app_pool": {"type": "dict", "options": dict(
+        {name: APP_POOL_SPEC[name] for name in ("name", "identity", "username", "password", "update_password")},
+        must_serve={"type": "bool", "default": True})},
     "rights": {"type": "list", "elements": "str", "default": []},
     "require": {"type": "dict"},
     "on_missing": {"type": "str", "default": "fail", "choices": ["fail", "warn"]},
@@ -104,9 +95,7 @@ def check_web_node(args: dict[str, t.Any]) -> None:
                         "require")
     check_location(args.get("site"), args.get("application"))
     check_web_auth(args.get("windows"), args.get("anonymous"))
-    if not 0 <= int(args.get("refresh_wait", 600)) <= 600:
-        raise PlanError("refresh_wait=%s: gpupdate waits 0 to 600 seconds. Fix: use a value in that range"
-                        % args.get("refresh_wait"))
+    check_wait(args.get("refresh_wait", 600), "refresh_wait")
     if args.get("app_pool"):
         check_app_pool(pool_args(args))
     elif args.get("restart", "none") != "none":
@@ -122,12 +111,6 @@ def web_node_targets(args: dict[str, t.Any]) -> tuple[list[Target], int]:
         auth = web_auth_targets(args["site"], args.get("application"), args.get("anonymous"))
     pool = app_pool_targets(pool_args(args)) if args.get("app_pool") else []
     return auth + pool, len(auth)
-
-
-def missing_rights(holders: dict[str, list[dict[str, t.Any]]], required: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The required accounts that do not hold each right (only the rights some account lacks)."""
-    missing = {right: missing_holders(holders.get(right, []), accounts) for right, accounts in required.items()}
-    return {right: accounts for right, accounts in missing.items() if accounts}
 
 
 def wants_refresh(args: dict[str, t.Any], missing: dict[str, list[str]]) -> bool:
@@ -205,8 +188,3 @@ def node_report(args: dict[str, t.Any], states: t.Sequence[SectionState], split:
         pool["restarted"] = any(e["op"] in ("start", "stop", "recycle") for e in pool_edits)
         report["app_pool"] = pool
     return report
-
-
-def rights_failure(node: str, missing: dict[str, list[str]], holders: dict[str, list[dict[str, t.Any]]]) -> list[str]:
-    """One message per right some required account lacks (policy_refresh's wording)."""
-    return [missing_message(node, right, accounts, holders.get(right, [])) for right, accounts in missing.items()]

@@ -9,10 +9,10 @@ import pytest
 
 from _twin import apply, new_node, read
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import PlanError
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.policy_refresh import missing_rights
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_node import (
     WEB_NODE_SPEC,
     check_web_node,
-    missing_rights,
     node_report,
     plan_web_node,
     rights_of,
