@@ -306,3 +306,74 @@ def test_a_planning_read_never_fails_while_another_session_replaces_the_template
     # The marker is written in place (it only ever appears under the lease), so a planning read may also meet it
     # empty; the run that writes reads everything again under the lease.
     assert seen["marker"] and set(seen["marker"]) <= set(versions) | {None, b""}, set(seen["marker"])
+
+
+def test_a_read_never_fails_while_another_session_rewrites_the_file_in_place(race_gpo) -> None:
+    """GPMC and secedit write GPT.INI in place: the file is truncated, then written. A reader that opened it
+    before the truncation and reads after it got STATUS_END_OF_FILE (what five racing creates met in CI); the
+    read opens the file again and returns bytes some writer wrote whole, or the empty file between the two steps.
+    """
+    import threading
+
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import get_gpo
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
+
+    versions = [("[General]\r\nVersion=%d\r\ndisplayName=New Group Policy Object\r\n" % n).encode() * 40
+                for n in (1, 2)]
+    done = threading.Event()
+    seen: list[bytes | None] = []
+    errors: list[str] = []
+
+    def reader(sysvol, path) -> None:
+        while not done.is_set():
+            try:
+                seen.append(sysvol.read(path))
+            except Exception as exc:  # pylint: disable=broad-except  # counted, reported below
+                errors.append(str(exc))
+
+    with connect(ConnectionOptions(**admin_connection())) as conn, GpoContext(conn) as writer_ctx, \
+            GpoContext(conn) as reader_ctx:
+        gpo = get_gpo(conn, race_gpo)
+        writer, folder = writer_ctx.folder(gpo)
+        path = join(folder, "race-in-place.ini")
+        writer.write(path, versions[0])
+        thread = threading.Thread(target=reader, args=(reader_ctx.folder(gpo)[0], path))
+        thread.start()
+        try:
+            for n in range(300):
+                writer.write(path, versions[n % 2])
+        finally:
+            done.set()
+            thread.join()
+            writer.remove(path)
+    assert not errors, (len(errors), len(seen), errors[:3])
+    assert seen and set(seen) <= set(versions) | {b""}, {len(data or b"") for data in seen}
+
+
+def test_five_sessions_creating_one_file_at_once_leave_the_first_whole_and_tell_the_others(race_gpo) -> None:
+    """What each racing create does for GPT.INI: the file appears whole or not at all, one session creates it,
+    the others are told it exists (and write nothing over it), and no temporary file is left."""
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.container import get_gpo
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.context import GpoContext
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import temporary_name
+    from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
+
+    with connect(ConnectionOptions(**admin_connection())) as conn:
+        gpo = get_gpo(conn, race_gpo)
+        contexts = [GpoContext(conn) for _n in range(5)]
+        try:
+            sessions = [ctx.folder(gpo)[0] for ctx in contexts]
+            folder = contexts[0].folder(gpo)[1]
+            path = join(folder, "race-create.ini")
+            bodies = [("[General]\r\nVersion=0\r\n; session %d\r\n" % n).encode() for n in range(5)]
+            with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+                created = list(pool.map(lambda n: sessions[n].create(
+                    path, bodies[n], join(folder, temporary_name("race-create.ini", "s%d" % n))), range(5)))
+            assert created.count(True) == 1, created
+            assert sessions[0].read(path) == bodies[created.index(True)]
+            assert [name for name, _folder in sessions[0].listdir(folder) if TEMPORARY_MARK in name] == []
+            sessions[0].remove(path)
+        finally:
+            for ctx in contexts:
+                ctx.close()

@@ -38,6 +38,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.gpt import (
     describe_version,
     gpt_ini_version,
     gpt_ini_with_version,
+    temporary_name,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol import join
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import escape_filter_value
@@ -163,10 +164,13 @@ def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[d
                 sysvol.mkdir(join(folder, sub))
     if gpt is None:
         gpt_ini = join(folder, "GPT.INI")
-        done.append(_repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version)))
+        repair = _repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version))
+        done.append(repair)
         if not check_mode:
             data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
-            sysvol.write(join(folder, "GPT.INI"), data)
+            # Never over a GPT.INI a racing run (or GPMC) wrote meanwhile: theirs is as new as this one.
+            if not sysvol.create(gpt_ini, data, join(folder, temporary_name("GPT.INI", uuid.uuid4().hex[:12]))):
+                done.remove(repair)
     return done
 
 

@@ -76,6 +76,7 @@ _STATUS_SHARING_VIOLATION = 0xC0000043
 _STATUS_BAD_NETWORK_NAME = 0xC00000CC
 _STATUS_NO_MORE_FILES = 0x80000006
 _STATUS_DELETE_PENDING = 0xC0000056
+_STATUS_END_OF_FILE = 0xC0000011
 _STATUS_LOGON_FAILURE = 0xC000006D
 _NOT_FOUND = (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND)
 
@@ -84,6 +85,8 @@ _NOT_FOUND = (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND)
 # tried again for this long before the status is reported.
 DELETE_PENDING_WAIT = 5.0
 _DELETE_PENDING_STEP = 0.02
+_REREAD_ATTEMPTS = 50  # opens of a file rewritten in place while it was read (each one a complete read)
+_REREAD_STEP = 0.02
 
 __all__ = ["SYSVOL_SHARE", "Sysvol", "SysvolError", "SysvolPathError", "join", "require_smb", "sysvol_for"]
 
@@ -264,22 +267,41 @@ class Sysvol:
 
     # -- files ---------------------------------------------------------------
     def read(self, path: str) -> bytes | None:
-        """The file's bytes, or None when it does not exist."""
-        with self._opened("reading", path, _GENERIC_READ, CreateDisposition.FILE_OPEN,
-                          CreateOptions.FILE_NON_DIRECTORY_FILE, absent=_NOT_FOUND) as handle:
-            if handle is None:
-                return None
-            size = handle.end_of_file
-            chunks = []
-            offset = 0
-            step = max(4096, min(handle.connection.max_read_size, 1 << 20))
-            while offset < size:
+        """The file's bytes, or None when it does not exist.
+
+        GPMC and secedit rewrite GPT.INI in place (truncate, then write): a read that meets the
+        truncation opens the file again, so it returns bytes one writer wrote, never a failure.
+        """
+        for _attempt in range(_REREAD_ATTEMPTS):
+            with self._opened("reading", path, _GENERIC_READ, CreateDisposition.FILE_OPEN,
+                              CreateOptions.FILE_NON_DIRECTORY_FILE, absent=_NOT_FOUND) as handle:
+                if handle is None:
+                    return None
+                data = self._read_whole(handle)
+            if data is not None:
+                return data
+            time.sleep(_REREAD_STEP)
+        raise SysvolError("SYSVOL: reading %s failed: another client rewrote it in place %d times while this run "
+                          "read it; run again when that client is done" % (path, _REREAD_ATTEMPTS))
+
+    def _read_whole(self, handle: t.Any) -> bytes | None:
+        """All bytes of an open file; None when it shrank under the read (rewritten in place meanwhile)."""
+        size = handle.end_of_file
+        chunks = []
+        offset = 0
+        step = max(4096, min(handle.connection.max_read_size, 1 << 20))
+        while offset < size:
+            try:
                 data = handle.read(offset, min(step, size - offset))
-                if not data:
-                    break
-                chunks.append(data)
-                offset += len(data)
-            return b"".join(chunks)
+            except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
+                if self._status(exc) == _STATUS_END_OF_FILE:
+                    return None
+                raise
+            if not data:
+                return None
+            chunks.append(data)
+            offset += len(data)
+        return b"".join(chunks)
 
     def write(self, path: str, data: bytes) -> None:
         """Create or overwrite a file with ``data``."""
@@ -300,16 +322,38 @@ class Sysvol:
         writing, ``path`` still holds the previous content.
         """
         self.write(temporary, data)
-        with self._opened("renaming", temporary, _DELETE | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES,
+        self._rename(temporary, path, replace_if_exists=True)
+
+    def create(self, path: str, data: bytes, temporary: str) -> bool:
+        """Create ``path`` holding ``data`` unless it exists; False, and nothing written over it, when it does.
+
+        Written to ``temporary`` and renamed without replacing: racing creators leave the first
+        one's file, whole, and readers never meet it empty or truncated by a later creator.
+        """
+        self.write(temporary, data)
+        created = False
+        try:
+            created = self._rename(temporary, path, replace_if_exists=False)
+        finally:
+            if not created:
+                self.remove(temporary)
+        return created
+
+    def _rename(self, source: str, target: str, replace_if_exists: bool) -> bool:
+        """Rename ``source`` to ``target``; False when ``target`` exists and is not to be replaced."""
+        with self._opened("renaming", source, _DELETE | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES,
                           CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE) as handle:
             rename = FileRenameInformation()
-            rename["replace_if_exists"] = True
-            rename["file_name"] = path
+            rename["replace_if_exists"] = replace_if_exists
+            rename["file_name"] = target
             try:
                 self._set_info(handle, InfoType.SMB2_0_INFO_FILE, FileInformationClass.FILE_RENAME_INFORMATION,
                                rename.pack())
             except Exception as exc:  # pylint: disable=broad-except
-                raise self._fail("renaming %s to" % temporary, path, exc) from exc
+                if not replace_if_exists and self._status(exc) == _STATUS_OBJECT_NAME_COLLISION:
+                    return False
+                raise self._fail("renaming %s to" % source, target, exc) from exc
+        return True
 
     def remove(self, path: str) -> bool:
         """Delete a file; False when it did not exist."""
