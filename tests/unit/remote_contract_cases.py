@@ -62,6 +62,10 @@ def remove(section: str, location: str, path: list, key: dict) -> dict:
     return {"op": "remove", "section": section, "location": location, "path": path, "key": key}
 
 
+def revert(section: str, location: str, path: list, attribute: str) -> dict:
+    return {"op": "revert", "section": section, "location": location, "path": path, "attribute": attribute}
+
+
 def clear(section: str, location: str, path: list) -> dict:
     return {"op": "clear", "section": section, "location": location, "path": path}
 
@@ -224,6 +228,30 @@ CASES: list[dict] = [
          expect=ok({"changed": True}),
          then=[(read(target(WA, SITE)), ok({"sections": [{"element": {"children": {"providers": {
              "items": [provider("Negotiate", "inherited", True)]}}}}]}))]),
+    dict(id="apply-revert-an-attribute-set-at-the-site", script="iis_config",
+         setup=[apply(set_(WA, SITE, [], "enabled", True))],
+         request=apply(revert(WA, SITE, [], "enabled")), rc=0,
+         expect=ok({"changed": True, "results": [{"index": 0, "changed": True, "before": True}]}),
+         then=[(read(target(WA, SITE)), ok({"sections": [{"element": {"attributes": {
+             "enabled": attr(False, "inherited")}}}]}))]),
+    dict(id="apply-revert-an-attribute-not-set-there-changes-nothing", script="iis_config",
+         request=apply(revert(WA, SITE, [], "useAppPoolCredentials")), rc=0,
+         expect=ok({"changed": False, "committed": False, "results": [{"changed": False}]})),
+    dict(id="apply-revert-a-pool-identity-and-its-secret", script="iis_config",
+         setup=[apply(set_(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "identityType", "SpecificUser"),
+                      set_(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "userName", "CAMTEST\\cam-svc"),
+                      set_(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "password", "Pa55w.rd!"))],
+         request=apply(revert(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "identityType"),
+                       revert(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "userName"),
+                       revert(POOLS, "", [{"name": "DefaultAppPool"}, "processModel"], "password")), rc=0,
+         expect=ok({"changed": True, "results": [
+             {"index": 0, "changed": True, "before": "SpecificUser"},
+             {"index": 1, "changed": True, "before": "CAMTEST\\cam-svc"},
+             {"index": 2, "changed": True, "secret": True, "before": ABSENT}]}),
+         then=[(read(target(POOLS, path=[{"name": "DefaultAppPool"}, "processModel"])), ok({"sections": [{
+             "element": {"attributes": {"identityType": {"value": "ApplicationPoolIdentity"},
+                                        "userName": {"value": ""},
+                                        "password": {"has_value": False}}}}]}))]),
     dict(id="apply-remove-absent-item-changes-nothing", script="iis_config",
          request=apply(remove(WA, "", ["providers"], {"value": "Kerberos"})), rc=0,
          expect=ok({"changed": False, "committed": False})),

@@ -190,7 +190,7 @@ def test_calls_are_logged_without_values(node: NodeContext) -> None:
 # hosts, logs and the lab can tell one from the other; then update the digest here (sha256 of the text with LF
 # line ends).
 PINNED = {
-    "iis_config": ("1.4.0", "99a18f906a35b2ff0541183ff449e08975197d1dae257025147f6b8407bbe43a"),
+    "iis_config": ("1.5.0", "b42b6b6622f83c9b9179693abb6b7913f981d3e8e8c2ab900dd912ab3ba3f834"),
     "gpupdate": ("1.2.0", "794e10f9ea16bacd807574fb65cea813223d21c13e1c7f0c7a37b45189f7ba00"),
     "user_rights": ("1.2.0", "ffb328be0cef5421b1121682c96d7100ef1e75cc54dcf892aa46ae323e220155"),
 }
@@ -217,4 +217,26 @@ def test_the_scripts_are_sent_compacted_and_nothing_in_them_depends_on_a_line_s_
             # No here-string, no block comment, no string left open at the end of a line.
             assert not any(mark in code for mark in ("@'", '@"', "<#", "'", '"')), (path.name, number, line)
     sent = script_text("iis_config")
-    assert "\n#" not in sent and "\n " not in sent and contract.parse_marker(sent) == ("iis_config", "1.4.0")
+    assert "\n#" not in sent and "\n " not in sent and contract.parse_marker(sent) == ("iis_config", "1.5.0")
+
+
+def test_reverting_what_a_farm_role_sets_gives_the_twin_file_back_byte_for_byte(node: NodeContext) -> None:
+    """``revert`` (1.5.0) after the edits lb_farm makes: the attributes at the site's <location> (and the location the
+    sets created), and the pool's processModel (the element the sets created, and ``<add ... />`` closed again)."""
+    pm = [{"name": "DefaultAppPool"}, "processModel"]
+    wa = "system.webServer/security/authentication/windowsAuthentication"
+    anon = "system.webServer/security/authentication/anonymousAuthentication"
+    pools = "system.applicationHost/applicationPools"
+    edits = [(wa, "Default Web Site", [], "enabled", True), (wa, "Default Web Site", [], "useAppPoolCredentials", True),
+             (wa, "Default Web Site", [], "useKernelMode", False), (anon, "Default Web Site", [], "enabled", False),
+             (pools, "", pm, "identityType", "SpecificUser"), (pools, "", pm, "userName", "CAMTEST\\cam-svc"),
+             (pools, "", pm, "password", "Pa55w.rd!")]
+    before = node.application_host_config.read_bytes()
+    rc, response, _stderr = call(node, "iis_config", {"op": "apply", "edits": [
+        {"op": "set", "section": s, "location": loc, "path": p, "attribute": a, "value": v} for s, loc, p, a, v in edits]})
+    assert rc == 0 and response["result"]["changed"], json.dumps(response)[:2000]
+    assert node.application_host_config.read_bytes() != before
+    rc, response, _stderr = call(node, "iis_config", {"op": "apply", "edits": [
+        {"op": "revert", "section": s, "location": loc, "path": p, "attribute": a} for s, loc, p, a, _v in edits]})
+    assert rc == 0 and all(r["changed"] for r in response["result"]["results"]), json.dumps(response)[:2000]
+    assert node.application_host_config.read_bytes().decode() == before.decode()

@@ -35,7 +35,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors im
 
 # Script ids and the versions this collection ships; the marker in each .ps1 must match.
 SCRIPTS: dict[str, str] = {
-    "iis_config": "1.4.0",
+    "iis_config": "1.5.0",
     "gpupdate": "1.2.0",
     "user_rights": "1.2.0",
 }

@@ -5,7 +5,7 @@
 # Windows PowerShell 5.1 on Windows Server 2016+; run as an administrator (reads and writes applicationHost.config).
 # The controller sends it on stdin behind a small stub and pipes the JSON request to it: it reads the request
 # from $input (which works over winrm, psrp and ssh) and writes one JSON response to stdout.
-$WinauthScript = @{ Id = 'iis_config'; Version = '1.4.0' }
+$WinauthScript = @{ Id = 'iis_config'; Version = '1.5.0' }
 $ErrorActionPreference = 'Stop'
 $LockViolation = -2147024863
 
@@ -399,8 +399,24 @@ function Invoke-Apply($Manager, $Config, $Request) {
                     Invoke-Change { $coll.Clear() } $where
                     $result.changed = $true
                 }
+            } elseif ($op -eq 'revert') {
+                # Delete the attribute at this level: the parent path's value, or the schema default, applies again.
+                $name = [string](Get-Prop $e 'attribute' '')
+                $where.attribute = $name
+                $a = $el.Attributes[$name]
+                if ($null -eq $a) { Stop-Winauth 'unknown_attribute' "$($el.ElementTagName) has no attribute '$name'" $where }
+                $pel = if ($null -ne $t.Parent) { Resolve-Element $t.Parent $steps $where -Quiet } else { $null }
+                if ($a.Schema.IsEncrypted) {
+                    $result.secret = $true
+                    $result.changed = -not [string]::IsNullOrEmpty([string]$a.Value)
+                } else {
+                    $result.before = Get-AttrValue $el $a.Name
+                    $same = $null -ne $pel -and (Test-Same $a.Schema (Get-AttrValue $pel $a.Name) $result.before)
+                    $result.changed = -not $a.IsInheritedFromDefaultValue -and -not $same
+                }
+                if ($result.changed) { Invoke-Change { $a.Delete() } $where }
             } else {
-                Stop-Winauth 'invalid_request' "unknown edit op '$op' (set, add, remove, clear, start, stop, recycle)" $where
+                Stop-Winauth 'invalid_request' "unknown edit op '$op' (set, revert, add, remove, clear, start, stop, recycle)" $where
             }
             [void]$results.Add($result)
         } catch {

@@ -381,12 +381,14 @@ class ConfigEngine:
         where = {"section": schema.path, "location": location, "path": steps}
         if op == "set":
             result = self._set(schema, location, steps, element, edit, where)
+        elif op == "revert":
+            result = self._revert(schema, location, steps, element, edit, where)
         elif op in ("add", "remove", "clear"):
             if element.collection is None:
                 raise RemoteError("not_a_collection", "%s holds no collection" % element.name, **where)
             result = getattr(self, "_" + op)(schema, location, steps, element.collection, edit, where)
         else:
-            raise RemoteError("invalid_request", "unknown edit op %r (set, add, remove, clear)" % (op,), **where)
+            raise RemoteError("invalid_request", "unknown edit op %r (set, revert, add, remove, clear)" % (op,), **where)
         if result["changed"] and (schema, location) not in touched:
             touched.append((schema, location))
         return result
@@ -418,6 +420,39 @@ class ConfigEngine:
             stored = secrets.protect(value, provider)
         self.doc.set_attribute(node, attr.name, stored)
         return _result(attr, True, before, value)
+
+    def _revert(self, schema, location, steps, element, edit, where) -> dict[str, t.Any]:
+        """Delete the attribute at this level (1.5.0): the parent path's value, or the schema default, applies."""
+        name = edit.get("attribute")
+        attr = element.attr(name) if isinstance(name, str) else None
+        if attr is None:
+            raise RemoteError("unknown_attribute", "%s has no attribute %r" % (element.name, name), **where)
+        where["attribute"] = attr.name
+        here = _descend(self.view(schema, location), steps, schema)
+        if here is None:
+            raise RemoteError("item_not_found", "no item %s in %s" % (_describe(steps), schema.path), **where)
+        before, _source = _effective(here.view, here.defaults, attr)
+        node = self._local(schema, location, steps, create=False)
+        if node is None or node.attr(attr.name) is None:
+            return _result(attr, False, before, before)
+        self.doc.remove_attribute(node, attr.name)
+        self._drop_emptied(schema, location, steps)
+        after, _source = _effective(_descend(self.view(schema, location), steps, schema).view, here.defaults, attr)
+        return _result(attr, True, before, after)
+
+    def _drop_emptied(self, schema, location, steps) -> None:
+        """IIS writes no element without attributes or children: drop the child elements a revert emptied, and
+        close an item left without children as ``<add ... />`` again."""
+        steps = list(steps)
+        while steps and isinstance(steps[-1], str):
+            node = self._local(schema, location, steps, create=False)
+            if node is None or not self.doc.is_empty(node):
+                return
+            self.doc.remove(node)
+            steps.pop()
+        parent = self._local(schema, location, steps, create=False) if steps else None
+        if parent is not None and not parent.children:
+            self.doc.collapse(parent)
 
     def _add(self, schema, location, steps, coll, edit, where) -> dict[str, t.Any]:
         given = edit.get("item")

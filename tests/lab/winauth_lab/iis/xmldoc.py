@@ -277,6 +277,13 @@ class XmlDocument:
             end = line_end + 1 if line_end != -1 else len(self.text)
         self.splice(start, end, "")
 
+    def collapse(self, node: Node) -> None:
+        """``<a x="1">`` and white space then ``</a>`` becomes ``<a x="1" />``, as IIS writes an element without
+        children."""
+        if node.self_closing or node.children or self.text[node.head_end:node.close_start].strip():
+            return
+        self.splice(node.attrs_end, node.end, " />")
+
     def is_empty(self, node: Node) -> bool:
         """No attributes and no child elements (comments and white space do not count)."""
         return not node.attributes and not node.children
