@@ -23,8 +23,9 @@ description:
     left it) it is restored; at its C(before) it is C(ok) (a second rollback changes nothing); anything else means
     someone changed it since the run, and the object is B(refused) with what differs, while the rest is restored.
     Entries the journal marks C(restorable=false) (a deleted GPO, a secret) are refused with their reason.
-  - Node-plane entries (IIS attributes, collections, items, pool state and identity, policy refresh) are not
-    restored by this release; each is listed in RV(not_restored) and as a warning, never skipped silently.
+  - Node-plane entries (IIS attributes, collections, items, pool state and identity, policy refresh) are restored
+    on each node by M(webfarm.winauth.node_restore), after this task, as the playbook C(webfarm.winauth.rollback)
+    does. RV(not_restored) lists the entries of kinds no module of this release restores.
   - Runs where the task runs, usually the controller; the playbook C(webfarm.winauth.rollback) runs it on localhost.
 author:
   - webfarm.winauth maintainers (@webfarm)
@@ -56,6 +57,7 @@ attributes:
     platforms: posix
     description: Runs where the task runs, usually the Ansible controller.
 seealso:
+  - module: webfarm.winauth.node_restore
   - module: webfarm.winauth.spn
   - module: webfarm.winauth.gpo
 """
@@ -97,7 +99,8 @@ refused:
   type: list
   elements: dict
 not_restored:
-  description: The node-plane entries this release does not restore, each with C(object), C(kind), C(host), C(reason).
+  description: The entries of kinds no module of this release restores, each with C(object), C(kind), C(host),
+    C(reason).
   returned: success
   type: list
   elements: dict

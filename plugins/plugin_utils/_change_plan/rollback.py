@@ -10,7 +10,7 @@ check mode, or ``spn_info``), hands the result to :func:`decide` and, when the o
 runs the item's ``calls`` through the same modules, so every write keeps their check mode, diff and validation.
 An object found at its ``before`` is ``ok`` (a second rollback changes nothing); one that is neither at ``after``
 nor at ``before`` was changed by someone else since the run: it is refused with what differs, and the rest goes on.
-Node-plane entries are listed as not restored by this release, never skipped silently.
+Node-plane entries are left to ``webfarm.winauth.node_restore`` (``node_rollback``), which runs on each node.
 """
 
 from __future__ import annotations
@@ -164,7 +164,9 @@ _BUILDERS: dict[str, t.Callable[[dict[str, t.Any]], Item]] = {
 
 
 def plan(journal: dict[str, t.Any]) -> tuple[list[Item], list[dict[str, t.Any]]]:
-    """The directory items in restore order, and the entries this release does not restore (with why)."""
+    """The directory items in restore order, and the entries no module of this release restores (with why).
+
+    Node entries are not among either: ``webfarm.winauth.node_restore`` restores them on each node."""
     entries = [e for e in journal.get("entries") or [] if isinstance(e, dict)]
     created = {_gpo_ref(e) for e in entries if e.get("kind") == "gpo" and e.get("created")}
     items: list[Item] = []
@@ -189,7 +191,7 @@ def plan(journal: dict[str, t.Any]) -> tuple[list[Item], list[dict[str, t.Any]]]
                 item.calls, item.probe = [], None
         items += built
     for e in entries:
-        if e.get("kind") not in ORDER:
+        if e.get("kind") not in ORDER and e.get("kind") not in NODE_KINDS:
             skipped.append({"object": e.get("object"), "kind": e.get("kind"), "host": e.get("host"),
                             "reason": "not restored by this release: %s" % e.get("kind")})
     return items, skipped

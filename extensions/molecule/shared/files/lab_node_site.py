@@ -77,7 +77,7 @@ def _edits(args: list[str], text: str) -> list[dict]:
         if _proxy_enabled(text) == wanted:
             return []
         if wanted is None:
-            return [{"op": "set", "section": PROXY, "location": "", "path": [], "attribute": "enabled", "value": False}]
+            return [{"op": "revert", "section": PROXY, "location": "", "path": [], "attribute": "enabled"}]
         return [{"op": "set", "section": PROXY, "location": "", "path": [], "attribute": "enabled",
                  "value": wanted == "true"}]
     raise SystemExit("unknown action %r" % action)

@@ -450,9 +450,19 @@ class ConfigEngine:
                 return
             self.doc.remove(node)
             steps.pop()
-        parent = self._local(schema, location, steps, create=False) if steps else None
-        if parent is not None and not parent.children:
-            self.doc.collapse(parent)
+        if steps:
+            parent = self._local(schema, location, steps, create=False)
+            if parent is not None and not parent.children:
+                self.doc.collapse(parent)
+            return
+        # The section itself, and the section groups above it, when nothing is left in them (server level; the
+        # <location> content is tidied after the apply).
+        node = self._local_section(schema, location, create=False)
+        while location == "" and node is not None and node.parent is not None and node.parent is not self.doc.root \
+                and self.doc.is_empty(node) and self.doc.text[node.head_end:node.close_start].strip() == "":
+            handle = _handle(node.parent)
+            self.doc.remove(node)
+            node = _at(self.doc, handle)
 
     def _add(self, schema, location, steps, coll, edit, where) -> dict[str, t.Any]:
         given = edit.get("item")
@@ -504,6 +514,7 @@ class ConfigEngine:
         local = self._local_item(node, coll, given) if node is not None else None
         if local is not None and item.level.lower() == location.lower():
             self.doc.remove(local)
+            self._drop_emptied(schema, location, steps)
             return {"changed": True}
         if not coll.remove:
             raise RemoteError("unsupported_operation", "%s items cannot be removed below the level that adds them "
