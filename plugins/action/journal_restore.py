@@ -9,7 +9,6 @@ directory modules (``self._execute_module``), so each keeps its check mode, diff
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -37,12 +36,9 @@ class ActionModule(WinauthAction):
 
     def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
         try:
-            with open(args["record"], encoding="utf-8") as handle:
-                journal = rollback.journal_of(json.load(handle))
-        except (OSError, ValueError) as exc:
-            raise AnsibleActionFail("record=%s cannot be read as a change record: %s. Fix: give the path of a "
-                                    "<name>.record.json that the webfarm.winauth.change_plan callback wrote"
-                                    % (args["record"], exc))
+            journal = rollback.read_journal(args["record"])
+        except rollback.RecordError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         conn = {k: args[k] for k in AD_CONNECTION_ARGSPEC if args.get(k) is not None}
         items, skipped = rollback.plan(journal)
         report, diffs, changed = [], [], False
@@ -60,13 +56,10 @@ class ActionModule(WinauthAction):
         warnings = ["%s on %s: %s" % (s["object"], s["host"], s["reason"]) for s in skipped]
         warnings += ["the task %r on %s failed in the run and is not in the journal: check by hand what it wrote (%s)"
                      % (u.get("task"), u.get("host"), u.get("msg")) for u in result["unrecorded"]]
-        if args["on_refusal"] == "report":
-            warnings += ["refused %s: %s" % (r["object"], r["reason"]) for r in refused]
-        self.add_warnings(result, warnings)
-        if refused and args["on_refusal"] == "fail":
-            result["failed"] = True
-            result["msg"] = "rollback refused %d item(s), restored the rest: %s" % (
-                len(refused), "; ".join("%s: %s" % (r["object"], r["reason"]) for r in refused))
+        reported, failure = rollback.refusals(refused, args["on_refusal"])
+        self.add_warnings(result, warnings + reported)
+        if failure:
+            result.update(failed=True, msg=failure)
 
     def _item(self, item: rollback.Item, items: list[rollback.Item], conn: dict[str, t.Any],
               task_vars: dict[str, t.Any]) -> tuple[str, str, list[t.Any], bool]:

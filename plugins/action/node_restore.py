@@ -9,7 +9,6 @@ one apply (with the read's fingerprints), and ``gpupdate`` again when the run re
 
 from __future__ import annotations
 
-import json
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -21,15 +20,6 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.action import
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.config import Plan, SectionState, Target
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.contract import RemoteError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
-
-
-def load_journal(path: str) -> dict[str, t.Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return rollback.journal_of(json.load(handle))
-    except (OSError, ValueError) as exc:
-        raise AnsibleActionFail("record=%s cannot be read as a change record: %s. Fix: give the path of a "
-                                "<name>.record.json that the webfarm.winauth.change_plan callback wrote" % (path, exc))
 
 
 class ActionModule(IISAction):
@@ -58,7 +48,10 @@ class ActionModule(IISAction):
         return plan
 
     def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
-        journal = load_journal(args["record"])
+        try:
+            journal = rollback.read_journal(args["record"])
+        except rollback.RecordError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         host = inventory_host(self, task_vars)
         self._entries = node_rollback.entries_for(journal, host)
         if not self._entries:
@@ -89,10 +82,7 @@ class ActionModule(IISAction):
         warnings = ["the task %r on %s failed in the run and is not in the journal: check by hand what it wrote (%s)"
                     % (u.get("task"), u.get("host"), u.get("msg")) for u in journal.get("unrecorded") or []
                     if str(u.get("host", "")).lower() == host.lower()]
-        if args["on_refusal"] == "report":
-            warnings += ["refused %s: %s" % (r["object"], r["reason"]) for r in refused]
-        self.add_warnings(result, warnings)
-        if refused and args["on_refusal"] == "fail":
-            result["failed"] = True
-            result["msg"] = "rollback refused %d item(s) on %s, restored the rest: %s" % (
-                len(refused), host, "; ".join("%s: %s" % (r["object"], r["reason"]) for r in refused))
+        reported, failure = rollback.refusals(refused, args["on_refusal"], " on %s" % host)
+        self.add_warnings(result, warnings + reported)
+        if failure:
+            result.update(failed=True, msg=failure)

@@ -80,13 +80,10 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Put the web nodes back as before change CHG0042 (after the directory)
-  hosts: web_nodes
-  gather_facts: false
-  tasks:
-    - name: Restore what the record's journal lists for this node
-      webfarm.winauth.node_restore:
-        record: change-plans/CHG0042.record.json
+# In a play on the web nodes, after webfarm.winauth.journal_restore has put the directory back
+- name: Restore what the record's journal lists for this node
+  webfarm.winauth.node_restore:
+    record: change-plans/CHG0042.record.json
 
 - name: Report refusals instead of failing, and refresh policy yourself
   webfarm.winauth.node_restore:

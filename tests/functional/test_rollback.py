@@ -167,8 +167,8 @@ def arr_farm(lab, token, tmp_path):
     hosts = {"ARR1": "portal-%s.%s" % (name, domain), "CONTENT1": "content1-%s.%s" % (name, domain),
              "CONTENT2": "content2-%s.%s" % (name, domain)}
     gpo, farm_name = "IIS-BatchLogon-%s" % name, "%s-farm" % name
-    password = next(u["password"] for u in yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text())["users"]
-                    if u["name"] == "user1")
+    users = yaml.safe_load((REPO / "tests" / "lab" / "seed.yml").read_text())["users"]
+    password = [u["password"] for u in users if u["name"] == "user1"][0]
     for index, node in enumerate(ARR_NODES):
         node_site(node, "add", name, str(23000 + index * 1000 + int(token, 16) % 1000), name, hosts[node])
     play = {"name": "the ARR farm", "hosts": "arr_frontends:content_nodes", "gather_facts": False,

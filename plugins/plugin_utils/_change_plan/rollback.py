@@ -16,6 +16,7 @@ Node-plane entries are left to ``webfarm.winauth.node_restore`` (``node_rollback
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 
 # Undo in this order: SPNs (moves back first, then what the run added), the account settings, then the GPO's
@@ -60,6 +61,26 @@ def journal_of(record: t.Any) -> dict[str, t.Any]:
         raise RecordError("the record's journal has format %r, this release reads format 1: roll back with the "
                           "collection version that wrote it" % journal.get("format"))
     return journal
+
+
+def read_journal(path: str) -> dict[str, t.Any]:
+    """The journal of the record file at ``path``; RecordError says what is wrong and which file to give."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return journal_of(json.load(handle))
+    except (OSError, ValueError) as exc:
+        raise RecordError("record=%s cannot be read as a change record: %s. Fix: give the path of a "
+                          "<name>.record.json that the webfarm.winauth.change_plan callback wrote" % (path, exc)) from None
+
+
+def refusals(refused: list[dict[str, t.Any]], on_refusal: str, where: str = "") -> tuple[list[str], str | None]:
+    """The warnings (``on_refusal=report``) or the failure message (``fail``) for the refused items of a rollback."""
+    if not refused:
+        return [], None
+    if on_refusal == "report":
+        return ["refused %s: %s" % (r["object"], r["reason"]) for r in refused], None
+    return [], "rollback refused %d item(s)%s, restored the rest: %s" % (
+        len(refused), where, "; ".join("%s: %s" % (r["object"], r["reason"]) for r in refused))
 
 
 def _low(values: t.Iterable[t.Any] | None) -> list[str]:

@@ -393,24 +393,33 @@ class ConfigEngine:
             touched.append((schema, location))
         return result
 
-    def _set(self, schema, location, steps, element, edit, where) -> dict[str, t.Any]:
+    @staticmethod
+    def _attribute(element: t.Any, edit: t.Any, where: dict[str, t.Any]) -> t.Any:
         name = edit.get("attribute")
         attr = element.attr(name) if isinstance(name, str) else None
         if attr is None:
             raise RemoteError("unknown_attribute", "%s has no attribute %r" % (element.name, name), **where)
         where["attribute"] = attr.name
-        try:
-            value = V.normalize(attr, edit.get("value"))
-        except S.SchemaValueError as exc:
-            raise RemoteError("invalid_value", str(exc), **where) from None
+        return attr
+
+    def _changeable(self, schema, location, steps, attr, where) -> tuple[t.Any, t.Any]:
+        """The element's view at the path and the attribute's effective value, once its lock allows a change here."""
         here = _descend(self.view(schema, location), steps, schema)
         if here is None:
             raise RemoteError("item_not_found", "no item %s in %s" % (_describe(steps), schema.path), **where)
-        before, _source = _effective(here.view, here.defaults, attr)
         lock = here.view.locked_at(attr.name)
         if lock is not None and _above(lock, location):
             raise RemoteError("section_locked", "%s is locked at %s (lockAttributes); it cannot be changed at "
                               "this path" % (attr.name, _show(lock)), **where)
+        return here, _effective(here.view, here.defaults, attr)[0]
+
+    def _set(self, schema, location, steps, element, edit, where) -> dict[str, t.Any]:
+        attr = self._attribute(element, edit, where)
+        try:
+            value = V.normalize(attr, edit.get("value"))
+        except S.SchemaValueError as exc:
+            raise RemoteError("invalid_value", str(exc), **where) from None
+        _here, before = self._changeable(schema, location, steps, attr, where)
         if before is not None and V.values_equal(attr, before, value):
             return _result(attr, False, before, value)
         node = self._local(schema, location, steps, create=True)
@@ -423,15 +432,8 @@ class ConfigEngine:
 
     def _revert(self, schema, location, steps, element, edit, where) -> dict[str, t.Any]:
         """Delete the attribute at this level (1.5.0): the parent path's value, or the schema default, applies."""
-        name = edit.get("attribute")
-        attr = element.attr(name) if isinstance(name, str) else None
-        if attr is None:
-            raise RemoteError("unknown_attribute", "%s has no attribute %r" % (element.name, name), **where)
-        where["attribute"] = attr.name
-        here = _descend(self.view(schema, location), steps, schema)
-        if here is None:
-            raise RemoteError("item_not_found", "no item %s in %s" % (_describe(steps), schema.path), **where)
-        before, _source = _effective(here.view, here.defaults, attr)
+        attr = self._attribute(element, edit, where)
+        here, before = self._changeable(schema, location, steps, attr, where)
         node = self._local(schema, location, steps, create=False)
         if node is None or node.attr(attr.name) is None:
             return _result(attr, False, before, before)
