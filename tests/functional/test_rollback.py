@@ -205,8 +205,15 @@ def arr_configs() -> dict[str, str]:
     return {name: Node(name).config.read_bytes().decode() for name in ARR_NODES}
 
 
-def test_rollback_of_the_arr_farm_puts_every_node_back(lab, arr_farm) -> None:
+def arr_directory() -> dict:
+    lines = snapshot("user1", strict=False).splitlines()
+    return {"user1": "\n".join(line for line in lines if not line.lower().startswith(_UNCOMPARED)),
+            "gplink": webservers_gplink()}
+
+
+def test_rollback_of_the_arr_farm_puts_the_directory_and_every_node_back(lab, arr_farm) -> None:
     before = arr_configs()
+    directory_before = arr_directory()
     run = run_playbook(str(arr_farm["play"]), "-i", os.environ["LAB_INVENTORY"], *arr_farm["secret_args"],
                        env=callback_env(arr_farm["plans"], "arr"))
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
@@ -222,7 +229,7 @@ def test_rollback_of_the_arr_farm_puts_every_node_back(lab, arr_farm) -> None:
     # the farm, its servers, the rule and its condition gone, the proxy as it was, both content sites and every pool
     now = arr_configs()
     assert now == before, "".join(difflib.unified_diff(before["ARR1"].splitlines(True), now["ARR1"].splitlines(True)))
-    assert gpo_named(arr_farm["gpo"]) == []
+    assert gpo_named(arr_farm["gpo"]) == [] and arr_directory() == directory_before   # user1's SPNs, the gPLink
 
     run = rollback(arr_farm, "arr")
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
