@@ -1,7 +1,7 @@
 """The remote contract as data: for each request, what the PowerShell on Windows and the lab twin must answer.
 
 Each case starts from a fresh lab node (``winauth_lab.iis.initial_config``: IIS 10 with the
-Default Web Site, DefaultAppPool, Negotiate/NTLM providers at server level, ARR and URL Rewrite
+Default Web Site on 80 and 443, DefaultAppPool, Negotiate/NTLM providers at server level, ARR and URL Rewrite
 declared). ``setup`` requests run first and must succeed. ``expect`` is matched as a subset:
 every key given must be present with that value; lists must match item for item; ``ANY``
 matches anything, ``ABSENT`` requires the key to be missing. ``rc`` is the exit code.
@@ -166,7 +166,9 @@ CASES: list[dict] = [
                             "serverAutoStart": attr(True, "default")},
              "children": {"bindings": {"items": [{"attributes": {
                  "protocol": attr("http", "local"), "bindingInformation": attr("*:80:", "local"),
-                 "sslFlags": attr(0, "default")}, "inherited": False}]}},
+                 "sslFlags": attr(0, "default")}, "inherited": False}, {"attributes": {
+                 "protocol": attr("https", "local"), "bindingInformation": attr("*:443:", "local")},
+                 "inherited": False}]}},
              "items": [{"attributes": {"path": attr("/", "local"),
                                        "applicationPool": attr("DefaultAppPool", "default")}}],
          }}]})),

@@ -4,7 +4,9 @@
 Written by this project (not copied from a server) to look like what IIS 10 setup writes on
 Windows Server 2016+ with the Windows Authentication role service, URL Rewrite 2.1 and Application
 Request Routing 3 installed: the section declarations with IIS's lock defaults (the authentication
-sections are ``overrideModeDefault="Deny"``), DefaultAppPool, the Default Web Site on port 80,
+sections are ``overrideModeDefault="Deny"``), DefaultAppPool, the Default Web Site on port 80 and,
+as an administrator sets up a farm node, on 443 (HTTPS; the lab's web endpoint holds the node's
+certificate, as ``netsh http add sslcert`` binds one to the port on Windows),
 anonymous authentication on and Windows authentication off at the server level with the
 Negotiate and NTLM providers, and the ARR host-affinity provider list. CRLF line ends, as on Windows.
 """
@@ -120,6 +122,7 @@ _TEMPLATE = """\
                 </application>
                 <bindings>
                     <binding protocol="http" bindingInformation="*:80:" />
+                    <binding protocol="https" bindingInformation="*:443:" />
                 </bindings>
             </site>
             <siteDefaults>

@@ -263,7 +263,7 @@ def test_node_snapshot_from_a_twin_read(tmp_path) -> None:
     assert site["windows"] == {"enabled": True, "providers": ["Negotiate", "NTLM"], "use_kernel_mode": True,
                                "use_app_pool_credentials": False, "auth_persist_single_request": False,
                                "auth_persist_non_ntlm": False}
-    assert site["anonymous"] == {"enabled": False} and site["bindings"] == ["http *:80:"]
+    assert site["anonymous"] == {"enabled": False} and site["bindings"] == ["http *:80:", "https *:443:"]
     findings = audit(farm(), [snapshot], directory(), scope="node")
     assert ("kernel_mode_machine_keys", "SERVER1") in found(findings)
     front = node_snapshot("ARR1", "ARR1", "front_end", read(twin, snapshot_targets("front_end")), None)
