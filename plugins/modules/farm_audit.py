@@ -38,7 +38,12 @@ description:
     C(windows_auth_on_arr_front_end); C(arr_not_proxying); C(anonymous_and_windows);
     C(windows_auth_off); C(no_authentication); C(pool_missing); C(identity_allows_rc4) (a pool identity's
     C(msDS-SupportedEncryptionTypes) allows RC4, which domain controllers updated for CVE-2026-20833 keep
-    issuing to it: a warning with AES beside it, an error with RC4 alone)."
+    issuing to it: a warning with AES beside it, an error with RC4 alone);
+    C(extended_protection_behind_tls_termination) (Extended Protection's C(tokenChecking) on a content server
+    behind ARR, or on a node behind a balancer that offloads TLS (O(farm.tls_offload)), without the C(Proxy) flag:
+    the client's channel binding names the TLS connection it opened in front, so it never matches; an error with
+    C(Require), a warning with C(Allow)) and C(extended_protection_spn_list) (the C(Proxy) flag, whose service
+    name check needs the farm's SPNs in the list)."
 author:
   - webfarm.winauth maintainers (@webfarm)
 extends_documentation_fragment:
@@ -88,6 +93,13 @@ options:
       batch_logon_gpo:
         description: The GPO meant to grant C(SeBatchLogonRight) (its display name or GUID), checked for scope.
         type: str
+      tls_offload:
+        description:
+          - V(true) when the L4 balancer terminates TLS in front of the nodes (SSL offload), so the nodes never see
+            the client's TLS connection. Behind ARR (O(farm.kind=arr)) the content servers never do either, whatever
+            this says.
+        type: bool
+        default: false
   role:
     description:
       - The node's part in the farm, for the node pass. V(front_end) is an ARR server (its web farms, rules

@@ -139,3 +139,29 @@ def test_a_farm_planted_with_the_unsafe_setting_is_found_and_the_role_repairs_it
     assert [curl(farm)[0] for attempt in range(6)] == [401] * 6
     findings = audit(farm["tmp"], "arr_frontends:content_nodes", farm["audit_farm"], roles=ROLES)["findings"]
     assert not [f for f in findings if f["id"] == "shared_connection_identity"], findings
+
+
+def test_extended_protection_on_the_content_servers_is_found_and_the_proxy_flag_clears_it(farm) -> None:
+    """TLS ends on ARR1, so a content server's Extended Protection can only check the service name (Proxy flag).
+
+    The lab's web endpoint does not enforce Extended Protection, so this shows the audit over the real connections
+    and directory, not the 401 a Windows content server would answer."""
+    def plant(protection: dict) -> None:
+        run = lab_playbook(farm["tmp"], "ep", [{"hosts": "content_nodes", "gather_facts": False, "tasks": [
+            {"webfarm.winauth.web_auth": {"site": farm["content"], "behind_proxy": True,
+                                          "windows": {"extended_protection": protection}}}]}])
+        assert run.returncode == 0, run.stdout[-3000:]
+
+    def found() -> set:
+        findings = audit(farm["tmp"], "arr_frontends:content_nodes", farm["audit_farm"], roles=ROLES)["findings"]
+        return {(f["id"], f["node"], f["severity"]) for f in findings if f["id"].startswith("extended_protection")}
+
+    try:
+        plant({"token_checking": "Require"})
+        assert found() == {("extended_protection_behind_tls_termination", node, "error") for node in CONTENT}
+        plant({"token_checking": "Require", "flags": ["Proxy"], "spns": ["HTTP/other.camtest.local"]})
+        assert found() == {("extended_protection_spn_list", node, "error") for node in CONTENT}
+        plant({"token_checking": "Require", "flags": ["Proxy"], "spns": ["HTTP/%s" % farm["public"]]})
+        assert found() == set()
+    finally:
+        plant({"token_checking": "None", "flags": [], "spns": []})

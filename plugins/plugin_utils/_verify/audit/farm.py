@@ -30,6 +30,7 @@ FARM_OPTIONS: dict[str, t.Any] = {
     "site": {"type": "str"},
     "application": {"type": "str"},
     "batch_logon_gpo": {"type": "str"},
+    "tls_offload": {"type": "bool", "default": False},
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify import acceptor
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.channel_binding import extended_protection_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
     farm_applications,
     interesting_spns,
@@ -216,6 +217,7 @@ def _node_rules(farm: dict[str, t.Any], node: dict[str, t.Any], directory: dict[
             continue
         if farm["kind"] == "arr" and node.get("role") == "content":
             out += _shared_connection(node, app, where)
+        out += extended_protection_rules(farm, node, app, where)
         if app["anonymous"]["enabled"]:
             out.append(finding(
                 "anonymous_and_windows", "warning", host, "Anonymous authentication is on beside Windows authentication",

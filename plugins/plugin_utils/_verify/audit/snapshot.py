@@ -37,6 +37,17 @@ def _state(states: t.Sequence[SectionState], section: str) -> SectionState | Non
     return next((s for s in states if s.section.path == section), None)
 
 
+def _extended_protection(win: t.Any) -> dict[str, t.Any]:
+    """tokenChecking, its flags and the service names (SPNs) it accepts, as IIS has them at the application."""
+    if win is None:
+        return {"token_checking": "None", "flags": [], "spns": []}
+    element = win.child("extendedProtection")
+    flags = str(element.value("flags") or "None")
+    return {"token_checking": str(element.value("tokenChecking") or "None"),
+            "flags": [f.strip() for f in flags.split(",") if f.strip() and f.strip() != "None"],
+            "spns": [str(i.value("name")) for i in element.items]}
+
+
 def node_snapshot(host: str, computer: str, role: str, states: t.Sequence[SectionState],
                   batch_logon: list[dict[str, t.Any]] | None) -> dict[str, t.Any]:
     """A node as the audit sees it (JSON-friendly; no secrets: pool passwords are never read)."""
@@ -69,6 +80,7 @@ def node_snapshot(host: str, computer: str, role: str, states: t.Sequence[Sectio
                     "auth_persist_single_request": bool(win.value("authPersistSingleRequest")) if win is not None
                     else False,
                     "auth_persist_non_ntlm": bool(win.value("authPersistNonNTLM")) if win is not None else False,
+                    "extended_protection": _extended_protection(win),
                 },
                 "anonymous": {"enabled": bool(anon.value("enabled")) if anon is not None else True},
             })

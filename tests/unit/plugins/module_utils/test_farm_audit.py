@@ -262,7 +262,8 @@ def test_node_snapshot_from_a_twin_read(tmp_path) -> None:
     assert site["location"] == "Default Web Site" and site["pool"] == "farm-pool"
     assert site["windows"] == {"enabled": True, "providers": ["Negotiate", "NTLM"], "use_kernel_mode": True,
                                "use_app_pool_credentials": False, "auth_persist_single_request": False,
-                               "auth_persist_non_ntlm": False}
+                               "auth_persist_non_ntlm": False,
+                               "extended_protection": {"token_checking": "None", "flags": [], "spns": []}}
     assert site["anonymous"] == {"enabled": False} and site["bindings"] == ["http *:80:", "https *:443:"]
     findings = audit(farm(), [snapshot], directory(), scope="node")
     assert ("kernel_mode_machine_keys", "SERVER1") in found(findings)
@@ -287,3 +288,44 @@ def test_an_identity_on_aes_or_the_kdc_default_has_no_rc4_finding(value):
     view["accounts"]["cam-svc"] = dict(CAM, supported_encryption_types=value)
     view["computers"]["SERVER1"] = dict(SERVER1, supported_encryption_types=0x1C)   # a computer's own policy
     assert audit(farm(), [node("SERVER1"), node("SERVER2")], view) == []
+
+
+def test_extended_protection_where_tls_ends_in_front_of_the_node(tmp_path) -> None:
+    """Channel binding cannot match behind ARR or an offloading balancer; the Proxy flag with the farm's SPNs can."""
+    twin = new_node(tmp_path, "CONTENT1")
+    wa = "system.webServer/security/authentication/windowsAuthentication"
+    apply(twin, [{"op": "set", "section": wa, "location": "Default Web Site", "path": [], "attribute": "enabled",
+                  "value": True},
+                 {"op": "set", "section": wa, "location": "Default Web Site", "path": ["extendedProtection"],
+                  "attribute": "tokenChecking", "value": "Require"}])
+    content = node_snapshot("CONTENT1", "CONTENT1", "content", read(twin, snapshot_targets("content")), GRANT)
+    assert content["applications"][0]["windows"]["extended_protection"]["token_checking"] == "Require"
+    front = node("ARR1", role="front_end", windows=False, anonymous=True)
+    front["arr"] = {"proxy_enabled": True, "farms": [{"name": "f", "servers": ["content1"]}],
+                    "rules": [{"name": "r", "enabled": True, "action": "Rewrite", "url": "http://f/{R:0}"}]}
+    arr_farm = farm(kind="arr", names=["portal.camtest.local"], site=None)
+
+    def ep(snapshot):
+        return [f for f in audit(arr_farm, [front, snapshot], directory({"HTTP/portal.camtest.local": [CAM]}))
+                if f["id"].startswith("extended_protection")]
+
+    (item,) = ep(content)
+    expected = ("extended_protection_behind_tls_termination", "error", "CONTENT1")
+    assert (item["id"], item["severity"], item["node"]) == expected
+    assert "TLS ends on the ARR front end" in item["detail"] and "every request is refused with 401" in item["detail"]
+    assert "flags: [Proxy], spns: [HTTP/portal.camtest.local]" in item["fix"]
+    # Allow: a warning; the Proxy flag without the farm's SPN: the service name check fails instead
+    allow = copy.deepcopy(content)
+    allow["applications"][0]["windows"]["extended_protection"]["token_checking"] = "Allow"
+    assert [(f["id"], f["severity"]) for f in ep(allow)] == [("extended_protection_behind_tls_termination", "warning")]
+    proxied = copy.deepcopy(content)
+    proxied["applications"][0]["windows"]["extended_protection"].update(flags=["Proxy"], spns=["HTTP/other"])
+    assert [f["id"] for f in ep(proxied)] == ["extended_protection_spn_list"]
+    proxied["applications"][0]["windows"]["extended_protection"]["spns"] = ["HTTP/portal.camtest.local"]
+    assert ep(proxied) == []
+    # An L4 node terminates its own TLS: no finding, unless the balancer offloads it (farm.tls_offload)
+    l4 = node("SERVER1")
+    l4["applications"][0]["windows"]["extended_protection"] = {"token_checking": "Require", "flags": [], "spns": []}
+    assert not [f for f in audit(farm(), [l4], directory(), scope="node") if f["id"].startswith("extended")]
+    assert [f["id"] for f in audit(farm(tls_offload=True), [l4], directory(), scope="node")
+            if f["id"].startswith("extended")] == ["extended_protection_behind_tls_termination"]
