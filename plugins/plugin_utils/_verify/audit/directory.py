@@ -63,7 +63,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rule
 )
 
 ACCOUNT_ATTRIBUTES = ("sAMAccountName", "objectClass", "dNSHostName", "servicePrincipalName",
-                      SUPPORTED_ENCRYPTION_TYPES)
+                      SUPPORTED_ENCRYPTION_TYPES, "pwdLastSet")
 
 
 def _kind(classes: t.Sequence[str]) -> str:
@@ -79,7 +79,18 @@ def _summary(entry: Entry) -> dict[str, t.Any]:
     kind = _kind(entry.object_classes)
     return {"dn": entry.dn, "sam": entry.text("sAMAccountName"), "kind": kind, "is_computer": kind == "computer",
             "dns_host_name": entry.text("dNSHostName") or None, "spns": entry.texts("servicePrincipalName"),
-            "supported_encryption_types": entry.integer(SUPPORTED_ENCRYPTION_TYPES)}
+            "supported_encryption_types": entry.integer(SUPPORTED_ENCRYPTION_TYPES),
+            "pwd_last_set": entry.integer("pwdLastSet")}
+
+
+def _aes_keys_since(conn: Directory) -> str | None:
+    """When the domain began to make AES keys: the creation of Read-only Domain Controllers (RID 521), which the
+    first Windows Server 2008 domain controller brings (Microsoft's test for passwords that predate AES keys)."""
+    try:
+        entry = conn.read("<SID=%s-521>" % conn.domain_sid(), ["whenCreated"])
+    except WinauthError:
+        return None
+    return entry.text("whenCreated") if entry else None
 
 
 def _identities(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]]) -> list[str]:
@@ -105,7 +116,8 @@ def read_directory(conn: Directory, farm: dict[str, t.Any], nodes: t.Sequence[di
                    gpo_context: GpoContext | None = None) -> dict[str, t.Any]:
     """The directory view of the farm (see the module docstring); ``warnings`` lists reads that failed."""
     view: dict[str, t.Any] = {"netbios": netbios_name(conn), "dns_domain": conn.info.dns_domain, "computers": {},
-                              "accounts": {}, "spn_holders": {}, "gpos": [], "warnings": []}
+                              "accounts": {}, "spn_holders": {}, "gpos": [], "warnings": [],
+                              "aes_keys_since": _aes_keys_since(conn)}
     for node in nodes:
         name = node["computer"].upper()
         try:

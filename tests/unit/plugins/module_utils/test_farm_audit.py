@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 
 import pytest
 
@@ -329,3 +330,31 @@ def test_extended_protection_where_tls_ends_in_front_of_the_node(tmp_path) -> No
     assert not [f for f in audit(farm(), [l4], directory(), scope="node") if f["id"].startswith("extended")]
     assert [f["id"] for f in audit(farm(tls_offload=True), [l4], directory(), scope="node")
             if f["id"].startswith("extended")] == ["extended_protection_behind_tls_termination"]
+
+
+def test_an_identity_whose_password_predates_aes_keys() -> None:
+    """pwdLastSet before the Read-only Domain Controllers group was created: RC4 keys only."""
+    def filetime(year: int) -> int:
+        return (datetime.datetime(year, 6, 1, tzinfo=datetime.timezone.utc)
+                - datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1) * 10
+
+    def without_aes(account: dict, since: str | None = "20100315120000.0Z") -> list:
+        view = directory()
+        view["accounts"]["cam-svc"] = dict(CAM, **account)
+        view["aes_keys_since"] = since
+        return [(f["id"], f["severity"]) for f in audit(farm(), [node("SERVER1"), node("SERVER2")], view)
+                if f["id"] == "identity_without_aes_keys"]
+
+    assert without_aes({"pwd_last_set": filetime(2008)}) == [("identity_without_aes_keys", "error")]
+    assert without_aes({"pwd_last_set": filetime(2008), "supported_encryption_types": 0x1C}) == [
+        ("identity_without_aes_keys", "warning")]                       # RC4 still allowed: tickets work, RC4
+    assert without_aes({"pwd_last_set": filetime(2012)}) == []          # set since: AES keys
+    assert without_aes({"pwd_last_set": 0}) == []                       # must change at next logon
+    assert without_aes({"pwd_last_set": filetime(2008)}, since=None) == []   # the group could not be read
+    assert without_aes({"pwd_last_set": filetime(2008), "kind": "gMSA"}) == []   # managed: rotated by the DCs
+    view = directory()
+    view["accounts"]["cam-svc"] = dict(CAM, pwd_last_set=filetime(2008))
+    view["aes_keys_since"] = "20100315120000.0Z"
+    item = next(f for f in audit(farm(), [node("SERVER1")], view) if f["id"] == "identity_without_aes_keys")
+    assert "CAMTEST\\cam-svc was last set on 2008-06-01" in item["detail"] and "2010-03-15" in item["detail"]
+    assert item["fix"].startswith("Set the password of CAMTEST\\cam-svc once more")
