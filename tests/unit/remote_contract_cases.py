@@ -164,11 +164,11 @@ CASES: list[dict] = [
          expect=ok({"sections": [{"found": True, "element": {
              "attributes": {"name": attr(SITE, "local"), "id": attr(1, "local"),
                             "serverAutoStart": attr(True, "default")},
-             "children": {"bindings": {"items": [{"attributes": {
-                 "protocol": attr("http", "local"), "bindingInformation": attr("*:80:", "local"),
-                 "sslFlags": attr(0, "default")}, "inherited": False}, {"attributes": {
-                 "protocol": attr("https", "local"), "bindingInformation": attr("*:443:", "local")},
-                 "inherited": False}]}},
+             "children": {"bindings": {"items": [
+                 {"attributes": {"protocol": attr("http", "local"), "bindingInformation": attr("*:80:", "local"),
+                                 "sslFlags": attr(0, "default")}, "inherited": False},
+                 {"attributes": {"protocol": attr("https", "local"), "bindingInformation": attr("*:443:", "local")},
+                  "inherited": False}]}},
              "items": [{"attributes": {"path": attr("/", "local"),
                                        "applicationPool": attr("DefaultAppPool", "default")}}],
          }}]})),
