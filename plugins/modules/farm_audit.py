@@ -26,7 +26,8 @@ description:
     nodes' computer accounts; the GPOs linked above the nodes' computer accounts and above the pool
     identities (and O(farm.batch_logon_gpo)): whether their security template in SYSVOL grants
     C(SeBatchLogonRight) to a pool identity and which of the farm's computers their links reach; and when the
-    domain began to make AES keys (the creation of its Read-only Domain Controllers group)."
+    domain began to make AES keys (the creation of its Read-only Domain Controllers group); for a gMSA identity,
+    its C(msDS-GroupMSAMembership) and each node's computer token."
   - "Findings (RV(findings) C(id)): C(duplicate_spn); C(spn_on_computer_account) (seed 001's
     C(setspn Server1$)); C(spn_on_wrong_account); C(spn_on_unused_account) (no node decrypts with the
     account that holds the SPN); C(spn_missing); C(mixed_pool_identities) across an L4 farm;
@@ -40,7 +41,9 @@ description:
     C(windows_auth_off); C(no_authentication); C(pool_missing); C(identity_allows_rc4) (a pool identity's
     C(msDS-SupportedEncryptionTypes) allows RC4, which domain controllers updated for CVE-2026-20833 keep
     issuing to it: a warning with AES beside it, an error with RC4 alone);
-    C(identity_without_aes_keys) (the pool identity's password predates the domain's AES keys: its
+    C(gmsa_retrieval_denied) (the pool runs as a gMSA whose C(msDS-GroupMSAMembership) does not let the node's
+    computer account retrieve its password, the C(Test-ADServiceAccount) check; a warning when the attribute is
+    unset or unreadable to the bind identity); C(identity_without_aes_keys) (the pool identity's password predates the domain's AES keys: its
     C(pwdLastSet) is older than the domain's Read-only Domain Controllers group, so it has RC4 keys only);
     C(extended_protection_behind_tls_termination) (Extended Protection's C(tokenChecking) on a content server
     behind ARR, or on a node behind a balancer that offloads TLS (O(farm.tls_offload)), without the C(Proxy) flag:

@@ -12,41 +12,19 @@ import pytest
 import yaml
 
 from harness.ansible import run_playbook, run_tasks, task, write_playbook
-from harness.directory import admin_connection, domain_dn, ldap_connection, new_token, raw_value, sid_of
+from harness.directory import admin_connection, domain_dn, ldap_connection, raw_value, sid_of
+from harness.gmsa import MEMBERSHIP, descriptor, throwaway_gmsa
 
-from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import (
-    Ace,
-    SecurityDescriptor,
-    parse_descriptor,
-)
+from ansible_collections.webfarm.winauth.plugins.module_utils._windows.security_descriptor import parse_descriptor
 
 MODULE = "webfarm.winauth.gmsa_access"
-MEMBERSHIP = "msDS-GroupMSAMembership"
-
-
-def descriptor(*aces: tuple[int, str]) -> bytes:
-    """O:BA D:(A or D;;0xf01ff;;;sid)... as Set-ADServiceAccount writes it."""
-    return SecurityDescriptor(owner="S-1-5-32-544", dacl=[Ace(kind, 0, 0xF01FF, sid) for kind, sid in aces]).encode()
 
 
 @pytest.fixture()
 def gmsa():
     """(sam, dn, group sam): a gMSA that only SERVER1$ may use, and an empty group of the test's own."""
-    token = new_token()
-    sam, group = "gm%s$" % token[:8], "gmsa-nodes-%s" % token
-    dn = "CN=%s,CN=Managed Service Accounts,%s" % (sam[:-1], domain_dn())
-    group_dn = "CN=%s,CN=Users,%s" % (group, domain_dn())
-    with ldap_connection() as conn:
-        assert conn.add(dn, "msDS-GroupManagedServiceAccount", {
-            "sAMAccountName": sam, "dNSHostName": "%s.camtest.local" % sam[:-1], "msDS-ManagedPasswordInterval": "30",
-            MEMBERSHIP: descriptor((0, sid_of("SERVER1$")))}), conn.result
-        assert conn.add(group_dn, "group", {"sAMAccountName": group}), conn.result
-    try:
-        yield sam, dn, group, group_dn
-    finally:
-        with ldap_connection() as conn:
-            conn.delete(dn)
-            conn.delete(group_dn)
+    with throwaway_gmsa() as made:
+        yield made
 
 
 def test_verify_names_the_node_that_may_not_retrieve_the_password_and_writes_nothing(gmsa):

@@ -31,6 +31,11 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encrypt
     SUPPORTED_ENCRYPTION_TYPES,
 )
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.entry import Entry
+from ansible_collections.webfarm.winauth.plugins.module_utils._directory.gmsa_rules import (
+    MEMBERSHIP,
+    parse_membership,
+    retrieval_decision,
+)
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.objects import find_object, netbios_name
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.operations import Directory
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.spn import search_forest
@@ -63,7 +68,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rule
 )
 
 ACCOUNT_ATTRIBUTES = ("sAMAccountName", "objectClass", "dNSHostName", "servicePrincipalName",
-                      SUPPORTED_ENCRYPTION_TYPES, "pwdLastSet")
+                      SUPPORTED_ENCRYPTION_TYPES, "pwdLastSet", MEMBERSHIP)
 
 
 def _kind(classes: t.Sequence[str]) -> str:
@@ -81,6 +86,24 @@ def _summary(entry: Entry) -> dict[str, t.Any]:
             "dns_host_name": entry.text("dNSHostName") or None, "spns": entry.texts("servicePrincipalName"),
             "supported_encryption_types": entry.integer(SUPPORTED_ENCRYPTION_TYPES),
             "pwd_last_set": entry.integer("pwdLastSet")}
+
+
+def _retrieval(conn: Directory, entry: Entry, gmsa_sid: str | None,
+               computers: dict[str, dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    """For each node's computer account: may its token retrieve the gMSA's password (msDS-GroupMSAMembership)?"""
+    try:
+        membership = parse_membership(entry.first(MEMBERSHIP), entry.dn)
+    except WinauthError as exc:
+        return {name: {"allowed": False, "reason": str(exc)} for name in computers}
+    if membership is None:
+        why = "%s is not set on it, or this audit's bind identity may not read it" % MEMBERSHIP
+        return {name: {"allowed": False, "reason": why, "unset": True} for name in computers}
+    decisions = {}
+    for name, computer in computers.items():
+        sid, groups = _token_sids(conn, computer["dn"])
+        allowed, why = retrieval_decision(membership, [s for s in [sid] + groups if s], gmsa_sid or "")
+        decisions[name] = {"allowed": allowed, "reason": why}
+    return decisions
 
 
 def _aes_keys_since(conn: Directory) -> str | None:
@@ -137,6 +160,8 @@ def read_directory(conn: Directory, farm: dict[str, t.Any], nodes: t.Sequence[di
             continue
         account = _summary(entry)
         account["sid"], account["group_sids"] = _token_sids(conn, entry.dn)
+        if account["kind"] == "gMSA":
+            account["retrieval"] = _retrieval(conn, entry, account["sid"], view["computers"])
         view["accounts"][key] = account
     spns = interesting_spns(farm, nodes, view)
     wanted = {s.lower(): s for s in spns}

@@ -358,3 +358,21 @@ def test_an_identity_whose_password_predates_aes_keys() -> None:
     item = next(f for f in audit(farm(), [node("SERVER1")], view) if f["id"] == "identity_without_aes_keys")
     assert "CAMTEST\\cam-svc was last set on 2008-06-01" in item["detail"] and "2010-03-15" in item["detail"]
     assert item["fix"].startswith("Set the password of CAMTEST\\cam-svc once more")
+
+
+def test_a_node_that_may_not_retrieve_its_pools_gmsa_password() -> None:
+    gmsa = {"dn": "CN=web-gmsa,CN=Managed Service Accounts,DC=camtest,DC=local", "sam": "web-gmsa$", "kind": "gMSA",
+            "is_computer": False, "sid": "S-1-5-21-1-2-3-1300", "group_sids": [],
+            "retrieval": {"SERVER1": {"allowed": True, "reason": "allowed by an ACE for S-1-5-21-1-2-3-1000"},
+                          "SERVER2": {"allowed": False, "reason": "no ACE of msDS-GroupMSAMembership grants read"}}}
+    view = directory({"HTTP/sso.camtest.local": [gmsa], "HTTP/sso": [gmsa]})
+    view["accounts"] = {"web-gmsa$": gmsa}
+    nodes = [node("SERVER1", user="CAMTEST\\web-gmsa$"), node("SERVER2", user="CAMTEST\\web-gmsa$")]
+    findings = [f for f in audit(farm(identity="CAMTEST\\web-gmsa$"), nodes, view) if f["id"] == "gmsa_retrieval_denied"]
+    assert [(f["node"], f["severity"]) for f in findings] == [("SERVER2", "error")]
+    assert "SERVER2$ may not retrieve its password (no ACE" in findings[0]["detail"]
+    assert "principals: [SERVER2$], mode: add" in findings[0]["fix"]
+    unreadable = {n: {"allowed": False, "reason": "not set, or unreadable", "unset": True} for n in ("SERVER1", "SERVER2")}
+    view["accounts"]["web-gmsa$"] = dict(gmsa, retrieval=unreadable)
+    assert {(f["node"], f["severity"]) for f in audit(farm(identity="CAMTEST\\web-gmsa$"), nodes, view)
+            if f["id"] == "gmsa_retrieval_denied"} == {("SERVER1", "warning"), ("SERVER2", "warning")}
