@@ -37,6 +37,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput, WinauthError
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.runner import RemoteRunner
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.directory import read_directory
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.dns import canonical_names
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import FARM_OPTIONS, ROLES, farm_spec
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.render import (
     ownership,
@@ -87,6 +88,7 @@ class ActionModule(WinauthAction):
 
     def act(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
         farm = farm_spec(args["farm"])
+        farm["canonical_names"] = canonical_names(farm["names"])
         calls = 0
         if args["nodes"] is None:
             host = inventory_host(self, task_vars)

@@ -41,6 +41,8 @@ description:
     C(windows_auth_off); C(no_authentication); C(pool_missing); C(identity_allows_rc4) (a pool identity's
     C(msDS-SupportedEncryptionTypes) allows RC4, which domain controllers updated for CVE-2026-20833 keep
     issuing to it: a warning with AES beside it, an error with RC4 alone);
+    C(farm_name_is_alias) (a farm name is a CNAME of a name whose HTTP SPN the farm's account does not hold: browsers
+    ask for the canonical name's SPN; resolved with the controller's resolver, which stands in for the clients');
     C(gmsa_retrieval_denied) (the pool runs as a gMSA whose C(msDS-GroupMSAMembership) does not let the node's
     computer account retrieve its password, the C(Test-ADServiceAccount) check; a warning when the attribute is
     unset or unreadable to the bind identity); C(identity_without_aes_keys) (the pool identity's password predates the domain's AES keys: its

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.connection import connect
 from ansible_collections.webfarm.winauth.plugins.module_utils._directory.options import ConnectionOptions
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.directory import read_directory
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.dns import canonical_names, cname_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import farm_spec
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.gmsa import gmsa_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.identity import identity_rules
@@ -56,3 +57,15 @@ def test_a_gmsa_pool_on_a_node_that_may_not_retrieve_its_password(lab) -> None:
         assert retrieval["SERVER1"]["allowed"] and not retrieval["SERVER2"]["allowed"], retrieval
         denied = [(f["node"], f["severity"]) for f in gmsa_rules(farm, nodes, view)]
         assert denied == [("SERVER2", "error")]
+
+
+def test_the_lab_farm_names_resolve_to_themselves_and_are_no_alias(lab) -> None:
+    """The controller's resolver (the lab's hosts block): the short name's canonical name is the FQDN, one of the
+    farm's own names, so neither is an alias; a CNAME needs a DNS server the lab does not put in front of it."""
+    del lab
+    farm = farm_spec({"name": "sso", "names": ["sso.camtest.local", "sso"], "identity": "CAMTEST\\cam-svc"})
+    farm["canonical_names"] = canonical_names(farm["names"])
+    assert farm["canonical_names"] == {"sso.camtest.local": "sso.camtest.local", "sso": "sso.camtest.local"}
+    with connect(ConnectionOptions(**admin_connection())) as conn:
+        view = read_directory(conn, farm, [])
+    assert cname_rules(farm, view) == []

@@ -81,7 +81,8 @@ def own_names(node: dict[str, t.Any], directory: dict[str, t.Any]) -> list[str]:
 def interesting_spns(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]],
                      directory: dict[str, t.Any]) -> list[str]:
     """The SPNs the audit looks at: HTTP and HOST for the farm's names, HTTP for each node's own names."""
-    spns = spns_of(farm["names"]) + spns_of(farm["names"], "HOST")
+    canonical = [c for c in (farm.get("canonical_names") or {}).values() if c]
+    spns = spns_of(farm["names"]) + spns_of(farm["names"], "HOST") + spns_of(canonical)
     for node in nodes:
         spns += ["HTTP/%s" % name for name in own_names(node, directory)]
     unique: list[str] = []

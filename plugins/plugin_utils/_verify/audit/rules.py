@@ -35,6 +35,7 @@ from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm
     spns_of,
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.findings import SEVERITY_ORDER, finding
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.dns import cname_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.gmsa import gmsa_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.identity import identity_rules
 
@@ -94,6 +95,7 @@ def audit(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]], directory
     findings += _gpo_scope(farm, nodes, directory)
     findings += identity_rules(directory)
     findings += gmsa_rules(farm, nodes, directory)
+    findings += cname_rules(farm, directory)
     unique: list[dict[str, t.Any]] = []
     seen = set()
     for item in findings:

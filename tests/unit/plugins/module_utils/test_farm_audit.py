@@ -7,7 +7,12 @@ import datetime
 
 import pytest
 
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import AuditError, farm_spec
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.dns import canonical_names
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
+    AuditError,
+    farm_spec,
+    interesting_spns,
+)
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.render import render_dot, render_text
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rules import audit, decrypts_with
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.snapshot import (
@@ -376,3 +381,27 @@ def test_a_node_that_may_not_retrieve_its_pools_gmsa_password() -> None:
     view["accounts"]["web-gmsa$"] = dict(gmsa, retrieval=unreadable)
     assert {(f["node"], f["severity"]) for f in audit(farm(identity="CAMTEST\\web-gmsa$"), nodes, view)
             if f["id"] == "gmsa_retrieval_denied"} == {("SERVER1", "warning"), ("SERVER2", "warning")}
+
+
+def test_a_farm_name_that_is_a_cname_of_another_name() -> None:
+    """Resolver answers as getaddrinfo(AI_CANONNAME) gives them; the lab's /etc/hosts cannot hold a CNAME."""
+    answers = {"sso.camtest.local": "web01.camtest.local.", "sso": "sso.camtest.local", "gone.camtest.local": None}
+
+    def resolve(name, *_args):
+        if answers[name] is None:
+            raise OSError("Name or service not known")
+        return [(2, 1, 6, answers[name], ("127.0.0.20", 0))]
+
+    canonical = canonical_names(["sso.camtest.local", "sso", "gone.camtest.local"], resolve)
+    assert canonical == {"sso.camtest.local": "web01.camtest.local", "sso": "sso.camtest.local",
+                         "gone.camtest.local": None}
+    spec = farm()
+    spec["canonical_names"] = canonical
+    assert "HTTP/web01.camtest.local" in interesting_spns(spec, [], directory())
+    (item,) = [f for f in audit(spec, [node("SERVER1"), node("SERVER2")], directory()) if f["id"] == "farm_name_is_alias"]
+    assert item["severity"] == "error" and item["canonical"] == "web01.camtest.local"
+    assert "browsers ask the KDC for HTTP/web01.camtest.local, not for HTTP/sso.camtest.local" in item["detail"]
+    assert "held by nobody" in item["detail"] and "A (host) record" in item["fix"]
+    # The canonical name's SPN on the farm's account too: Kerberos works, no finding; the short name -> FQDN never is.
+    held = directory({"HTTP/sso.camtest.local": [CAM], "HTTP/sso": [CAM], "HTTP/web01.camtest.local": [CAM]})
+    assert not [f for f in audit(spec, [node("SERVER1")], held) if f["id"] == "farm_name_is_alias"]
