@@ -21,6 +21,7 @@ import time
 import typing as t
 import uuid
 
+from ansible_collections.webfarm.winauth.plugins.module_utils._gpo import smb_codes as smb
 from ansible_collections.webfarm.winauth.plugins.module_utils._gpo.sysvol_path import (
     SYSVOL_SHARE,
     SysvolError,
@@ -51,34 +52,6 @@ try:
     from smbprotocol.tree import TreeConnect
 except ImportError:  # pragma: no cover - reported by require_smb()
     Connection = None  # type: ignore[assignment,misc]
-
-# Access rights used below ([MS-SMB2] 2.2.13.1).
-_FILE_LIST_DIRECTORY = 0x00000001
-_FILE_READ_ATTRIBUTES = 0x00000080
-_DELETE = 0x00010000
-_READ_CONTROL = 0x00020000
-_WRITE_DAC = 0x00040000
-_WRITE_OWNER = 0x00080000
-_SYNCHRONIZE = 0x00100000
-_GENERIC_READ = 0x80000000
-_GENERIC_WRITE = 0x40000000
-
-_SHARE_ALL = 0x7  # read | write | delete
-_ATTRIBUTE_DIRECTORY = 0x10
-_SECURITY_INFO_MAX = 65536
-
-# NTSTATUS values this module explains.
-_STATUS_ACCESS_DENIED = 0xC0000022
-_STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
-_STATUS_OBJECT_NAME_COLLISION = 0xC0000035
-_STATUS_OBJECT_PATH_NOT_FOUND = 0xC000003A
-_STATUS_SHARING_VIOLATION = 0xC0000043
-_STATUS_BAD_NETWORK_NAME = 0xC00000CC
-_STATUS_NO_MORE_FILES = 0x80000006
-_STATUS_DELETE_PENDING = 0xC0000056
-_STATUS_END_OF_FILE = 0xC0000011
-_STATUS_LOGON_FAILURE = 0xC000006D
-_NOT_FOUND = (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND)
 
 # A file whose delete is pending keeps its name until the last handle on it closes: another run's read of a
 # marker that is being removed, or its planning read still holding a file this run just deleted. The open is
@@ -153,7 +126,7 @@ class Sysvol:
             session.connect()
         except Exception as exc:  # pylint: disable=broad-except
             self.close()
-            reason = "the DC rejected the username or password" if self._status(exc) == _STATUS_LOGON_FAILURE \
+            reason = "the DC rejected the username or password" if self._status(exc) == smb.STATUS_LOGON_FAILURE \
                 else self._clean(exc)
             raise SysvolError("SMB authentication to %s failed (%s as %s): %s; the SYSVOL connection uses the same "
                               "username and password (or Kerberos ticket) as the directory connection"
@@ -181,17 +154,17 @@ class Sysvol:
 
     def _explain(self, exc: BaseException, path: str) -> str:
         status = getattr(exc, "status", None)
-        if status == _STATUS_ACCESS_DENIED:
+        if status == smb.STATUS_ACCESS_DENIED:
             return ("access denied to %s for %s: editing a GPO needs write access to its SYSVOL folder (Domain Admins, "
                     "Group Policy Creator Owners for GPOs they created, or delegated edit rights)" % (path, self._who()))
-        if status == _STATUS_BAD_NETWORK_NAME:
+        if status == smb.STATUS_BAD_NETWORK_NAME:
             return "the DC %s has no share %s: is it a domain controller with SYSVOL shared?" % (self.server, path)
-        if status in (_STATUS_OBJECT_NAME_NOT_FOUND, _STATUS_OBJECT_PATH_NOT_FOUND):
+        if status in (smb.STATUS_OBJECT_NAME_NOT_FOUND, smb.STATUS_OBJECT_PATH_NOT_FOUND):
             return "%s does not exist in \\\\%s\\%s" % (path, self.server, self.share)
-        if status == _STATUS_DELETE_PENDING:
+        if status == smb.STATUS_DELETE_PENDING:
             return ("%s is being deleted and another client still holds it open (for %.0f s); run again once that "
                     "client is done" % (path, DELETE_PENDING_WAIT))
-        if status == _STATUS_SHARING_VIOLATION:
+        if status == smb.STATUS_SHARING_VIOLATION:
             return "%s is open elsewhere without sharing (an editor holds it); close it and run again" % path
         if isinstance(exc, (smb_exceptions.SMBConnectionClosed, OSError, TimeoutError)):
             return "the SMB connection to %s dropped while working on %s (%s); run again" % (
@@ -210,10 +183,10 @@ class Sysvol:
             handle = Open(self.tree(), path)
             try:
                 handle.create(ImpersonationLevel.Impersonation, access,
-                              attributes or FileAttributes.FILE_ATTRIBUTE_NORMAL, _SHARE_ALL, disposition, options)
+                              attributes or FileAttributes.FILE_ATTRIBUTE_NORMAL, smb.SHARE_ALL, disposition, options)
                 return handle
             except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
-                if not wait_delete_pending or self._status(exc) != _STATUS_DELETE_PENDING \
+                if not wait_delete_pending or self._status(exc) != smb.STATUS_DELETE_PENDING \
                         or time.monotonic() >= deadline:
                     raise
             time.sleep(_DELETE_PENDING_STEP)
@@ -248,7 +221,7 @@ class Sysvol:
         """An open handle (None when opening fails with a status in ``absent``), closed after; failures explained."""
         try:
             handle = self._open(path, access, disposition, options, attributes,
-                                wait_delete_pending=_STATUS_DELETE_PENDING not in absent)
+                                wait_delete_pending=smb.STATUS_DELETE_PENDING not in absent)
         except SysvolError:
             raise
         except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
@@ -273,8 +246,8 @@ class Sysvol:
         truncation opens the file again, so it returns bytes one writer wrote, never a failure.
         """
         for _attempt in range(_REREAD_ATTEMPTS):
-            with self._opened("reading", path, _GENERIC_READ, CreateDisposition.FILE_OPEN,
-                              CreateOptions.FILE_NON_DIRECTORY_FILE, absent=_NOT_FOUND) as handle:
+            with self._opened("reading", path, smb.GENERIC_READ, CreateDisposition.FILE_OPEN,
+                              CreateOptions.FILE_NON_DIRECTORY_FILE, absent=smb.NOT_FOUND) as handle:
                 if handle is None:
                     return None
                 data = self._read_whole(handle)
@@ -294,7 +267,7 @@ class Sysvol:
             try:
                 data = handle.read(offset, min(step, size - offset))
             except Exception as exc:  # pylint: disable=broad-except  # smbprotocol raises many types
-                if self._status(exc) == _STATUS_END_OF_FILE:
+                if self._status(exc) == smb.STATUS_END_OF_FILE:
                     return None
                 raise
             if not data:
@@ -305,7 +278,7 @@ class Sysvol:
 
     def write(self, path: str, data: bytes) -> None:
         """Create or overwrite a file with ``data``."""
-        with self._opened("writing", path, _GENERIC_WRITE | _GENERIC_READ, CreateDisposition.FILE_OVERWRITE_IF,
+        with self._opened("writing", path, smb.GENERIC_WRITE | smb.GENERIC_READ, CreateDisposition.FILE_OVERWRITE_IF,
                           CreateOptions.FILE_NON_DIRECTORY_FILE) as handle:
             self._write_chunks(handle, data)
 
@@ -341,7 +314,7 @@ class Sysvol:
 
     def _rename(self, source: str, target: str, replace_if_exists: bool) -> bool:
         """Rename ``source`` to ``target``; False when ``target`` exists and is not to be replaced."""
-        with self._opened("renaming", source, _DELETE | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES,
+        with self._opened("renaming", source, smb.DELETE | smb.SYNCHRONIZE | smb.FILE_READ_ATTRIBUTES,
                           CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE) as handle:
             rename = FileRenameInformation()
             rename["replace_if_exists"] = replace_if_exists
@@ -350,7 +323,7 @@ class Sysvol:
                 self._set_info(handle, InfoType.SMB2_0_INFO_FILE, FileInformationClass.FILE_RENAME_INFORMATION,
                                rename.pack())
             except Exception as exc:  # pylint: disable=broad-except
-                if not replace_if_exists and self._status(exc) == _STATUS_OBJECT_NAME_COLLISION:
+                if not replace_if_exists and self._status(exc) == smb.STATUS_OBJECT_NAME_COLLISION:
                     return False
                 raise self._fail("renaming %s to" % source, target, exc) from exc
         return True
@@ -361,8 +334,8 @@ class Sysvol:
 
     def _delete(self, path: str, directory: bool) -> bool:
         options = CreateOptions.FILE_DIRECTORY_FILE if directory else CreateOptions.FILE_NON_DIRECTORY_FILE
-        with self._opened("deleting", path, _DELETE | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES, CreateDisposition.FILE_OPEN,
-                          options, absent=_NOT_FOUND + (_STATUS_DELETE_PENDING,)) as handle:
+        with self._opened("deleting", path, smb.DELETE | smb.SYNCHRONIZE | smb.FILE_READ_ATTRIBUTES, CreateDisposition.FILE_OPEN,
+                          options, absent=smb.NOT_FOUND + (smb.STATUS_DELETE_PENDING,)) as handle:
             if handle is None:
                 return False
             disposition = FileDispositionInformation()
@@ -374,15 +347,15 @@ class Sysvol:
     # -- folders -------------------------------------------------------------
     def is_dir(self, path: str) -> bool | None:
         """True for a folder, False for a file, None when nothing is there."""
-        with self._opened("looking up", path, _FILE_READ_ATTRIBUTES | _SYNCHRONIZE, CreateDisposition.FILE_OPEN, 0,
-                          absent=_NOT_FOUND) as handle:
-            return None if handle is None else bool(handle.file_attributes & _ATTRIBUTE_DIRECTORY)
+        with self._opened("looking up", path, smb.FILE_READ_ATTRIBUTES | smb.SYNCHRONIZE, CreateDisposition.FILE_OPEN, 0,
+                          absent=smb.NOT_FOUND) as handle:
+            return None if handle is None else bool(handle.file_attributes & smb.ATTRIBUTE_DIRECTORY)
 
     def mkdir(self, path: str) -> bool:
         """Create a folder; False when it already existed."""
-        with self._opened("creating the folder", path, _FILE_LIST_DIRECTORY | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES,
+        with self._opened("creating the folder", path, smb.FILE_LIST_DIRECTORY | smb.SYNCHRONIZE | smb.FILE_READ_ATTRIBUTES,
                           CreateDisposition.FILE_CREATE, CreateOptions.FILE_DIRECTORY_FILE,
-                          FileAttributes.FILE_ATTRIBUTE_DIRECTORY, absent=(_STATUS_OBJECT_NAME_COLLISION,)) as handle:
+                          FileAttributes.FILE_ATTRIBUTE_DIRECTORY, absent=(smb.STATUS_OBJECT_NAME_COLLISION,)) as handle:
             return handle is not None
 
     def makedirs(self, path: str) -> bool:
@@ -395,20 +368,20 @@ class Sysvol:
     def listdir(self, path: str) -> list[tuple[str, bool]]:
         """(name, is_folder) of a folder's entries."""
         names: list[tuple[str, bool]] = []
-        with self._opened("listing", path, _FILE_LIST_DIRECTORY | _SYNCHRONIZE | _FILE_READ_ATTRIBUTES,
+        with self._opened("listing", path, smb.FILE_LIST_DIRECTORY | smb.SYNCHRONIZE | smb.FILE_READ_ATTRIBUTES,
                           CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE,
                           FileAttributes.FILE_ATTRIBUTE_DIRECTORY) as handle:
             while True:
                 try:
                     batch = handle.query_directory("*", FileInformationClass.FILE_DIRECTORY_INFORMATION)
                 except Exception as exc:  # pylint: disable=broad-except
-                    if self._status(exc) == _STATUS_NO_MORE_FILES:
+                    if self._status(exc) == smb.STATUS_NO_MORE_FILES:
                         break
                     raise
                 for entry in batch:
                     name = entry["file_name"].get_value().decode("utf-16-le")
                     if name not in (".", ".."):
-                        names.append((name, bool(entry["file_attributes"].get_value() & _ATTRIBUTE_DIRECTORY)))
+                        names.append((name, bool(entry["file_attributes"].get_value() & smb.ATTRIBUTE_DIRECTORY)))
         return names
 
     def rmtree(self, path: str) -> bool:
@@ -427,11 +400,11 @@ class Sysvol:
     # -- security ------------------------------------------------------------
     def get_security(self, path: str, information: int = 0x7) -> bytes:
         """The self-relative security descriptor of a file or folder (owner, group, DACL by default)."""
-        with self._opened("reading the ACL of", path, _READ_CONTROL | _SYNCHRONIZE, CreateDisposition.FILE_OPEN,
+        with self._opened("reading the ACL of", path, smb.READ_CONTROL | smb.SYNCHRONIZE, CreateDisposition.FILE_OPEN,
                           0) as handle:
             request = SMB2QueryInfoRequest()
             request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
-            request["output_buffer_length"] = _SECURITY_INFO_MAX
+            request["output_buffer_length"] = smb.SECURITY_INFO_MAX
             request["additional_information"] = information
             request["file_id"] = handle.file_id
             connection = handle.connection
@@ -442,7 +415,7 @@ class Sysvol:
             return response["buffer"].get_value()
 
     def set_security(self, path: str, descriptor: bytes, information: int) -> None:
-        with self._opened("setting the ACL of", path, _WRITE_DAC | _WRITE_OWNER | _READ_CONTROL | _SYNCHRONIZE,
+        with self._opened("setting the ACL of", path, smb.WRITE_DAC | smb.WRITE_OWNER | smb.READ_CONTROL | smb.SYNCHRONIZE,
                           CreateDisposition.FILE_OPEN, 0) as handle:
             self._set_info(handle, InfoType.SMB2_0_INFO_SECURITY, 0, descriptor, information)
 
