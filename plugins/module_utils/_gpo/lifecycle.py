@@ -164,13 +164,10 @@ def _ensure_structure(ctx: GpoContext, gpo: GpoInfo, check_mode: bool) -> list[d
                 sysvol.mkdir(join(folder, sub))
     if gpt is None:
         gpt_ini = join(folder, "GPT.INI")
-        repair = _repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version))
-        done.append(repair)
-        if not check_mode:
-            data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
-            # Never over a GPT.INI a racing run (or GPMC) wrote meanwhile: theirs is as new as this one.
-            if not sysvol.create(gpt_ini, data, join(folder, temporary_name("GPT.INI", uuid.uuid4().hex[:12]))):
-                done.remove(repair)
+        data = GPT_INI_NEW if gpo.version == 0 else gpt_ini_with_version(None, gpo.version)
+        # Never over a GPT.INI a racing run (or GPMC) wrote meanwhile: theirs is as new as this one.
+        if check_mode or sysvol.create(gpt_ini, data, join(folder, temporary_name("GPT.INI", uuid.uuid4().hex[:12]))):
+            done.append(_repair("gpt_ini", gpt_ini, "%s (Version=%d)" % (gpt_ini, gpo.version)))
     return done
 
 
