@@ -75,27 +75,31 @@ def _key(section: str, location: str, path: t.Sequence[t.Any] = (), state: bool 
     return json.dumps([section.lower(), location.lower(), list(path), state], sort_keys=True)
 
 
+def _target_of(e: dict[str, t.Any]) -> Target:
+    """The read an entry needs: its section at its location, or (runtime state) the pool or site itself."""
+    iis = e["iis"]
+    section, location = str(iis["section"]), str(iis.get("location") or "")
+    if e["kind"] == "iis_runtime":
+        return Target(section, location, tuple(iis.get("path") or []), state=True)
+    return Target(section, location, location_optional=location != "")
+
+
+def _target_key(target: Target) -> str:
+    return _key(target.section, target.location, target.path if target.state else (), target.state)
+
+
 def targets(entries: t.Sequence[dict[str, t.Any]]) -> list[Target]:
     """What to read: each (section, location) once, and each pool or site whose runtime state the run touched."""
     out: dict[str, Target] = {}
     for e in entries:
-        iis = e.get("iis") or {}
-        if e.get("kind") not in IIS_KINDS or not iis.get("section"):
-            continue
-        section, location = str(iis["section"]), str(iis.get("location") or "")
-        if e["kind"] == "iis_runtime":
-            path = tuple(iis.get("path") or [])
-            out.setdefault(_key(section, location, path, True), Target(section, location, path, state=True))
-        else:
-            out.setdefault(_key(section, location), Target(section, location, location_optional=location != ""))
+        if e.get("kind") in IIS_KINDS and (e.get("iis") or {}).get("section"):
+            target = _target_of(e)
+            out.setdefault(_target_key(target), target)
     return list(out.values())
 
 
 def _state_of(states: dict[str, SectionState], e: dict[str, t.Any]) -> SectionState:
-    iis = e["iis"]
-    if e["kind"] == "iis_runtime":
-        return states[_key(iis["section"], iis.get("location") or "", iis.get("path") or [], True)]
-    return states[_key(iis["section"], iis.get("location") or "")]
+    return states[_target_key(_target_of(e))]
 
 
 def _changed_since(item: NodeItem, now: str, after: str, before: str) -> str:
@@ -207,7 +211,7 @@ def _fold_removed_items(items: list[NodeItem]) -> None:
         for child in below:
             child.edits = []
             child.reason = "goes with %s, which the rollback removes" % parent.entry.get("object")
-            child.verdict = "restore" if parent.verdict == "restore" else child.verdict
+            child.verdict = "restore"
 
 
 def _pool_name(item: NodeItem) -> str | None:
@@ -251,8 +255,7 @@ def _identity(item: NodeItem, items: list[NodeItem]) -> None:
 def plan(entries: t.Sequence[dict[str, t.Any]], targets_read: t.Sequence[Target],
          states: t.Sequence[SectionState]) -> tuple[list[NodeItem], Plan, bool]:
     """Verdicts for each entry, the plan of edits (with the diff), and whether policy must be refreshed again."""
-    by_key = {_key(tg.section, tg.location, tg.path if tg.state else (), tg.state): st
-              for tg, st in zip(targets_read, states)}
+    by_key = {_target_key(target): state for target, state in zip(targets_read, states)}
     items = [NodeItem(dict(e)) for e in entries]
     for item in items:
         kind = item.entry.get("kind")
@@ -291,8 +294,7 @@ def _edits(items: list[NodeItem], by_key: dict[str, SectionState]) -> Plan:
         state = _state_of(by_key, item.entry)
         head = heading(state, [])
         for op, path, fields in item.edits:
-            description = "%s %s%s" % (op, item.iis.get("name") or "", " (rollback)")
-            out.edit(state, op, path, description, **fields)
+            out.edit(state, op, path, "%s %s (rollback)" % (op, item.iis.get("name") or ""), **fields)
         before, after = item.entry.get("before") or {}, item.entry.get("after") or {}
         out.show(head, "%s: %s" % (item.entry.get("object"), _side(item, after)),
                  "%s: %s" % (item.entry.get("object"), _side(item, before)))
