@@ -59,11 +59,9 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._windows.dn import
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import WinauthError
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.sid import is_sid, normalize_sid
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
+    account_key,
     farm_applications,
     interesting_spns,
-)
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rules import (
-    account_key,
     pool_is_domain,
 )
 
@@ -88,9 +86,11 @@ def _summary(entry: Entry) -> dict[str, t.Any]:
             "pwd_last_set": entry.integer("pwdLastSet")}
 
 
-def _retrieval(conn: Directory, entry: Entry, gmsa_sid: str | None,
-               computers: dict[str, dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
-    """For each node's computer account: may its token retrieve the gMSA's password (msDS-GroupMSAMembership)?"""
+def _retrieval(conn: Directory, entry: Entry, gmsa_sid: str | None, computers: dict[str, dict[str, t.Any]],
+               tokens: dict[str, list[str]]) -> dict[str, dict[str, t.Any]]:
+    """For each node's computer account: may its token retrieve the gMSA's password (msDS-GroupMSAMembership)?
+
+    ``tokens`` keeps each computer's token SIDs once read, for the next gMSA of the farm."""
     try:
         membership = parse_membership(entry.first(MEMBERSHIP), entry.dn)
     except WinauthError as exc:
@@ -100,8 +100,10 @@ def _retrieval(conn: Directory, entry: Entry, gmsa_sid: str | None,
         return {name: {"allowed": False, "reason": why, "unset": True} for name in computers}
     decisions = {}
     for name, computer in computers.items():
-        sid, groups = _token_sids(conn, computer["dn"])
-        allowed, why = retrieval_decision(membership, [s for s in [sid] + groups if s], gmsa_sid or "")
+        if name not in tokens:
+            sid, groups = _token_sids(conn, computer["dn"])
+            tokens[name] = [s for s in [sid] + groups if s]
+        allowed, why = retrieval_decision(membership, tokens[name], gmsa_sid or "")
         decisions[name] = {"allowed": allowed, "reason": why}
     return decisions
 
@@ -149,6 +151,7 @@ def read_directory(conn: Directory, farm: dict[str, t.Any], nodes: t.Sequence[di
             view["warnings"].append("computer account of %s: %s" % (node["host"], exc))
             continue
         view["computers"][name] = _summary(entry)
+    computer_tokens: dict[str, list[str]] = {}
     for identity in _identities(farm, nodes):
         key = account_key(identity)
         if key in view["accounts"]:
@@ -161,7 +164,7 @@ def read_directory(conn: Directory, farm: dict[str, t.Any], nodes: t.Sequence[di
         account = _summary(entry)
         account["sid"], account["group_sids"] = _token_sids(conn, entry.dn)
         if account["kind"] == "gMSA":
-            account["retrieval"] = _retrieval(conn, entry, account["sid"], view["computers"])
+            account["retrieval"] = _retrieval(conn, entry, account["sid"], view["computers"], computer_tokens)
         view["accounts"][key] = account
     spns = interesting_spns(farm, nodes, view)
     wanted = {s.lower(): s for s in spns}

@@ -11,6 +11,7 @@ import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.module_utils._windows.errors import InvalidInput
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._iis.web_auth import web_auth_location
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify import acceptor
 
 ROLES = ("node", "front_end", "content")
 MODES = ("kerberos", "ntlm")
@@ -54,6 +55,23 @@ def farm_spec(farm: dict[str, t.Any]) -> dict[str, t.Any]:
     application = farm.get("application")
     spec["location"] = web_auth_location(farm["site"], application) if farm.get("site") else None
     return spec
+
+
+def pool_is_domain(pool: dict[str, t.Any]) -> bool:
+    """A snapshot's pool runs as an account of its own (see ``acceptor.is_domain_identity``)."""
+    return acceptor.is_domain_identity(pool.get("identity_type"), pool.get("username"))
+
+
+def account_key(user: str) -> str:
+    """``CAMTEST\\cam-svc`` / ``cam-svc@camtest.local`` -> ``cam-svc``: the audit's key for an account (lower case)."""
+    return acceptor.account_name(user).lower()
+
+
+def account_label(directory: dict[str, t.Any], account: dict[str, t.Any]) -> str:
+    """``CAMTEST\\cam-svc``: an account of the directory view as the findings name it."""
+    if directory.get("netbios"):
+        return "%s\\%s" % (directory["netbios"], account.get("sam"))
+    return str(account.get("sam"))
 
 
 def spns_of(names: t.Iterable[str], service: str = "HTTP") -> list[str]:

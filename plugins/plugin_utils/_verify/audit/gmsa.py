@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify import acceptor
-from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import farm_applications
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
+    account_key,
+    account_label,
+    farm_applications,
+    pool_is_domain,
+)
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.findings import finding
 
 
@@ -27,16 +31,15 @@ def gmsa_rules(farm: dict[str, t.Any], nodes: t.Sequence[dict[str, t.Any]],
         computer = str(node["computer"]).upper()
         for app in farm_applications(farm, node):
             pool = node["pools"].get(app["pool"])
-            if pool is None or not acceptor.is_domain_identity(pool.get("identity_type"), pool.get("username")):
+            if pool is None or not pool_is_domain(pool):
                 continue
-            account = directory.get("accounts", {}).get(acceptor.account_name(pool["username"]).lower())
+            account = directory.get("accounts", {}).get(account_key(pool["username"]))
             if not account or account.get("kind") != "gMSA":
                 continue
             decision = (account.get("retrieval") or {}).get(computer)
             if decision is None or decision.get("allowed"):
                 continue
-            label = "%s\\%s" % (directory.get("netbios"), account.get("sam")) if directory.get("netbios") \
-                else str(account.get("sam"))
+            label = account_label(directory, account)
             out.append(finding(
                 "gmsa_retrieval_denied", "warning" if decision.get("unset") else "error", node["host"],
                 "The node may not retrieve the password of its pool's gMSA",

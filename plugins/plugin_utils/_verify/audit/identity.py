@@ -27,6 +27,7 @@ from ansible_collections.webfarm.winauth.plugins.module_utils._directory.encrypt
     SUPPORTED_ENCRYPTION_TYPES,
     describe,
 )
+from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import account_label
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.findings import finding
 
 
@@ -77,8 +78,7 @@ def identity_rules(directory: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     for account in sorted(directory.get("accounts", {}).values(), key=lambda a: str(a.get("sam") or "").lower()):
         if account.get("is_computer"):
             continue
-        label = "%s\\%s" % (directory.get("netbios") or "", account.get("sam")) if directory.get("netbios") \
-            else str(account.get("sam"))
+        label = account_label(directory, account)
         out += _without_aes_keys(account, label, since)
         value = account.get("supported_encryption_types")
         if not value or not value & RC4:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
+    account_key,
     farm_applications,
     interesting_spns,
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.rules import (
-    account_key,
     decrypts_with,
     pool_label,
     spn_holders,

@@ -29,25 +29,17 @@ import typing as t
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify import acceptor
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.channel_binding import extended_protection_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.farm import (
+    account_key,
     farm_applications,
     interesting_spns,
     own_names,
+    pool_is_domain,
     spns_of,
 )
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.findings import SEVERITY_ORDER, finding
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.dns import cname_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.gmsa import gmsa_rules
 from ansible_collections.webfarm.winauth.plugins.plugin_utils._verify.audit.identity import identity_rules
-
-
-def pool_is_domain(pool: dict[str, t.Any]) -> bool:
-    """A snapshot's pool runs as an account of its own (see ``acceptor.is_domain_identity``)."""
-    return acceptor.is_domain_identity(pool.get("identity_type"), pool.get("username"))
-
-
-def account_key(user: str) -> str:
-    """``CAMTEST\\cam-svc`` / ``cam-svc@camtest.local`` -> ``cam-svc``: the audit's key for an account (lower case)."""
-    return acceptor.account_name(user).lower()
 
 
 def pool_label(pool: dict[str, t.Any] | None, pool_name: str = "") -> str:
